@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"mlsvc/models"
+	"mlsvc/pkg/local"
+	"mlsvc/pkg/mlsvc"
+)
+
+func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		fmt.Fprint(stderr, "usage: mlsvc models add --name NAME --cost COST --description TEXT --file MODEL.json [--id ID]\n")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("models add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	id := fs.String("id", "", "model id used in POST /predict (default: from the file name)")
+	name := fs.String("name", "", "display name (required)")
+	cost := fs.String("cost", "", "price per prediction, e.g. 12.50 (required)")
+	description := fs.String("description", "", "what the model predicts")
+	file := fs.String("file", "", "model file: a linear / sklearn-trees JSON or a CatBoost JSON export (required)")
+	dataDir := fs.String("data", env("MLSVC_DATA_DIR", ".data"), "data directory of the local service (MLSVC_DATA_DIR)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if *name == "" || *cost == "" || *file == "" {
+		fmt.Fprintln(stderr, "mlsvc models add: --name, --cost and --file are required")
+		return errUsage
+	}
+	price, err := mlsvc.ParseAmount("--cost", *cost, mlsvc.MaxTopUp)
+	if err != nil {
+		return fmt.Errorf("%s", mlsvc.ErrorMessage(err))
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		*id = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
+	}
+	catalog, err := models.Catalog()
+	if err != nil {
+		return err
+	}
+	app, err := local.Open(ctx, local.Config{DataDir: *dataDir, Catalog: catalog, Builtin: models.Files, Admin: true})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	m, err := app.Service.PublishModel(ctx, *id, *name, price, *description, data)
+	if err != nil {
+		if mlsvc.ErrorCode(err) == mlsvc.EInternal {
+			return err
+		}
+		return fmt.Errorf("%s", mlsvc.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "published model %q (%s, %s per prediction, features %s)\n", m.ID, m.Name, m.Cost, strings.Join(m.Features, ","))
+	return nil
+}

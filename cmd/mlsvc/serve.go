@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"mlsvc/models"
+	"mlsvc/pkg/local"
+	"mlsvc/web"
+)
+
+// env returns the environment variable name, or def when it is unset or empty.
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("MLSVC_ADDR", "127.0.0.1:8000"), "listen address (MLSVC_ADDR)")
+	dataDir := fs.String("data", env("MLSVC_DATA_DIR", ".data"), "database and blob directory (MLSVC_DATA_DIR)")
+	delay := fs.String("delay", env("MLSVC_DELAY", "10s-25s"), "workflow wait, a range or a fixed duration (MLSVC_DELAY)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	d, err := local.ParseDelay(*delay)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	catalog, err := models.Catalog()
+	if err != nil {
+		return err
+	}
+	app, err := local.Open(ctx, local.Config{
+		DataDir: *dataDir, Delay: d, Catalog: catalog, Builtin: models.Files,
+		Web: web.Handler(), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("serving", "url", "http://"+ln.Addr().String(), "data_dir", *dataDir, "delay", *delay)
+	fmt.Fprintf(stderr, "ML Service on http://%s (data in %s)\n", ln.Addr(), *dataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

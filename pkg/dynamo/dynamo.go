@@ -1,0 +1,536 @@
+// Package dynamo is the DynamoDB implementation of mlsvc.Store, used when the
+// service runs on AWS Lambda.
+//
+// It keeps four tables (their keys and indexes are in tables.go and
+// template.yaml):
+//   - users: one item per user; balance is a Number of integer cents.
+//   - usernames: one item per lower-cased username, holding the user id. It is
+//     written in the same transaction as the user, which makes usernames
+//     unique without a Scan.
+//   - models: the small catalog.
+//   - predictions: one item per prediction, with the index by_user for "my
+//     predictions, newest first" and the sparse index pending, which holds
+//     only the predictions that are not final yet.
+//
+// A charge and the prediction it pays for are one TransactWriteItems whose
+// conditions keep the balance from going below zero; a refund and the status
+// change to failed are another, conditioned on the prediction being pending,
+// so a prediction is refunded at most once. Times are Numbers of Unix
+// nanoseconds. No request path scans a table.
+package dynamo
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"mlsvc/pkg/mlsvc"
+)
+
+// Store is an mlsvc.Store on DynamoDB. It is safe for concurrent use.
+type Store struct {
+	db     *dynamodb.Client
+	tables Tables
+}
+
+var (
+	_ mlsvc.Store         = (*Store)(nil)
+	_ mlsvc.PendingLister = (*Store)(nil)
+)
+
+// NewStore returns a Store that keeps its records in tables through client.
+func NewStore(client *dynamodb.Client, tables Tables) *Store {
+	return &Store{db: client, tables: tables}
+}
+
+// Page sizes of Predictions: the default for a Page without a Limit, and the most.
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// foldName is the key of a username in the usernames table.
+func foldName(username string) string { return strings.ToLower(username) }
+
+// CreateUser implements mlsvc.Store.
+func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
+	err := s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:           aws.String(s.tables.Users),
+			Item:                userItem(u),
+			ConditionExpression: aws.String("attribute_not_exists(id)"),
+		}},
+		{Put: &types.Put{
+			TableName:           aws.String(s.tables.Usernames),
+			Item:                item{"username": str(foldName(u.Username)), "user_id": str(u.ID)},
+			ConditionExpression: aws.String("attribute_not_exists(username)"),
+		}},
+	})
+	switch {
+	case conditionFailed(err, 1):
+		return mlsvc.Errorf(mlsvc.EConflict, "username %q is already taken", u.Username)
+	case conditionFailed(err, 0):
+		return mlsvc.Errorf(mlsvc.EConflict, "user %s already exists", u.ID)
+	}
+	return wrap(err, "create user")
+}
+
+// UserByID implements mlsvc.Store.
+func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
+	it, err := s.get(ctx, s.tables.Users, "id", id)
+	if err != nil {
+		return nil, wrap(err, "get user")
+	}
+	if it == nil {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
+	}
+	return it.user()
+}
+
+// UserByUsername implements mlsvc.Store.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*mlsvc.User, error) {
+	it, err := s.get(ctx, s.tables.Usernames, "username", foldName(username))
+	if err != nil {
+		return nil, wrap(err, "get username")
+	}
+	if it == nil {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %q not found", username)
+	}
+	var d decoder
+	id := d.str(it, "user_id")
+	if err := d.err("username"); err != nil {
+		return nil, err
+	}
+	return s.UserByID(ctx, id)
+}
+
+// AddBalance implements mlsvc.Store.
+func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cents) (mlsvc.Cents, error) {
+	if amount <= 0 {
+		return 0, mlsvc.Errorf(mlsvc.EInvalid, "amount must be positive")
+	}
+	if userID == "" {
+		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user not found")
+	}
+	var out *dynamodb.UpdateItemOutput
+	err := retryConflicts(ctx, func() (err error) {
+		out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.tables.Users),
+			Key:                       item{"id": str(userID)},
+			UpdateExpression:          aws.String("SET balance = balance + :amount"),
+			ConditionExpression:       aws.String("attribute_exists(id)"),
+			ExpressionAttributeValues: item{":amount": num(int64(amount))},
+			ReturnValues:              types.ReturnValueUpdatedNew,
+		})
+		return err
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
+	}
+	if err != nil {
+		return 0, wrap(err, "add balance")
+	}
+	var d decoder
+	balance := d.int(out.Attributes, "balance")
+	return mlsvc.Cents(balance), d.err("balance")
+}
+
+// PutModel implements mlsvc.Store.
+func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
+	it, err := modelItem(m)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Models), Item: it})
+	return wrap(err, "put model")
+}
+
+// Model implements mlsvc.Store.
+func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
+	it, err := s.get(ctx, s.tables.Models, "id", id)
+	if err != nil {
+		return nil, wrap(err, "get model")
+	}
+	if it == nil {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
+	}
+	return it.model()
+}
+
+// Models implements mlsvc.Store. The catalog is a handful of items, so it
+// is read whole and sorted here.
+func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
+	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName:      aws.String(s.tables.Models),
+		ConsistentRead: aws.Bool(true),
+	})
+	models := []*mlsvc.Model{}
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, wrap(err, "scan models")
+		}
+		for _, it := range out.Items {
+			m, err := item(it).model()
+			if err != nil {
+				return nil, err
+			}
+			models = append(models, m)
+		}
+	}
+	slices.SortFunc(models, func(a, b *mlsvc.Model) int {
+		return cmp.Or(cmp.Compare(a.Cost, b.Cost), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	})
+	return models, nil
+}
+
+// CreatePrediction implements mlsvc.Store: one transaction charges the user
+// (only if the balance covers the cost) and puts the prediction (only if
+// its id is new). DynamoDB applies both or neither.
+func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) (mlsvc.Cents, error) {
+	if p.Cost < 0 {
+		return 0, mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
+	}
+	if p.UserID == "" {
+		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user not found")
+	}
+	pending := *p
+	pending.Status = mlsvc.StatusPending
+	err := s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                 aws.String(s.tables.Users),
+			Key:                       item{"id": str(p.UserID)},
+			UpdateExpression:          aws.String("SET balance = balance - :cost"),
+			ConditionExpression:       aws.String("balance >= :cost"), // false for an absent user too
+			ExpressionAttributeValues: item{":cost": num(int64(p.Cost))},
+			// The old item tells an absent user from a low balance.
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Put: &types.Put{
+			TableName:           aws.String(s.tables.Predictions),
+			Item:                predictionItem(&pending),
+			ConditionExpression: aws.String("attribute_not_exists(id)"),
+		}},
+	})
+	switch {
+	case conditionFailed(err, 0) && len(cancellationReason(err, 0).Item) == 0:
+		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", p.UserID)
+	case conditionFailed(err, 0):
+		return 0, mlsvc.Errorf(mlsvc.EInsufficient, "insufficient balance: the prediction costs %s", p.Cost)
+	case conditionFailed(err, 1):
+		return 0, mlsvc.Errorf(mlsvc.EConflict, "prediction %s already exists", p.ID)
+	case err != nil:
+		return 0, wrap(err, "create prediction")
+	}
+	// A transaction returns no values: read the balance back. Under concurrent
+	// charges it may already include later ones.
+	u, err := s.UserByID(ctx, p.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return u.Balance, nil
+}
+
+// Prediction implements mlsvc.Store.
+func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, error) {
+	it, err := s.get(ctx, s.tables.Predictions, "id", id)
+	if err != nil {
+		return nil, wrap(err, "get prediction")
+	}
+	if it == nil {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
+	}
+	return it.prediction()
+}
+
+// Predictions implements mlsvc.Store with a Query on the by_user index,
+// newest first. It reads one item past the page so that the last page has
+// no cursor. Like every GSI read, it is eventually consistent.
+func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.Prediction, string, error) {
+	limit := page.Limit
+	if limit <= 0 {
+		limit = defaultPageLimit
+	}
+	limit = min(limit, maxPageLimit)
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.tables.Predictions),
+		IndexName:                 aws.String(IndexByUser),
+		KeyConditionExpression:    aws.String("user_id = :user"),
+		ExpressionAttributeValues: item{":user": str(userID)},
+		ScanIndexForward:          aws.Bool(false),
+	}
+	if page.Cursor != "" {
+		start, err := decodeCursor(page.Cursor, userID)
+		if err != nil {
+			return nil, "", err
+		}
+		in.ExclusiveStartKey = start
+	}
+	if userID == "" {
+		return []*mlsvc.Prediction{}, "", nil
+	}
+	var items []map[string]types.AttributeValue
+	for {
+		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", wrap(err, "query predictions")
+		}
+		items = append(items, out.Items...)
+		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		var err error
+		if next, err = encodeCursor(items[limit-1]); err != nil {
+			return nil, "", err
+		}
+	}
+	preds, err := decodePredictions(items)
+	if err != nil {
+		return nil, "", err
+	}
+	return preds, next, nil
+}
+
+// CompletePrediction implements mlsvc.Store.
+func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time) error {
+	if id == "" {
+		return mlsvc.Errorf(mlsvc.ENotFound, "prediction not found")
+	}
+	err := retryConflicts(ctx, func() error {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                           aws.String(s.tables.Predictions),
+			Key:                                 item{"id": str(id)},
+			UpdateExpression:                    aws.String("SET #status = :completed, updated_at = :at REMOVE pending"),
+			ConditionExpression:                 aws.String("#status = :pending"),
+			ExpressionAttributeNames:            map[string]string{"#status": "status"},
+			ExpressionAttributeValues:           item{":completed": str(string(mlsvc.StatusCompleted)), ":pending": str(string(mlsvc.StatusPending)), ":at": nanos(at)},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		return err
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if len(ccf.Item) == 0 {
+			return mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
+		}
+		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
+	}
+	return wrap(err, "complete prediction")
+}
+
+// FailPrediction implements mlsvc.Store: one transaction marks the
+// prediction failed, only while it is pending, and refunds its cost.
+func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.Time) error {
+	p, err := s.Prediction(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Status != mlsvc.StatusPending {
+		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                 aws.String(s.tables.Predictions),
+			Key:                       item{"id": str(id)},
+			UpdateExpression:          aws.String("SET #status = :failed, #error = :reason, updated_at = :at REMOVE pending"),
+			ConditionExpression:       aws.String("#status = :pending"),
+			ExpressionAttributeNames:  map[string]string{"#status": "status", "#error": "error"},
+			ExpressionAttributeValues: item{":failed": str(string(mlsvc.StatusFailed)), ":pending": str(string(mlsvc.StatusPending)), ":reason": str(reason), ":at": nanos(at)},
+		}},
+		{Update: &types.Update{
+			TableName:                 aws.String(s.tables.Users),
+			Key:                       item{"id": str(p.UserID)},
+			UpdateExpression:          aws.String("SET balance = balance + :cost"),
+			ConditionExpression:       aws.String("attribute_exists(id)"),
+			ExpressionAttributeValues: item{":cost": num(int64(p.Cost))},
+		}},
+	})
+	switch {
+	case conditionFailed(err, 0):
+		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
+	case conditionFailed(err, 1):
+		return fmt.Errorf("dynamo: fail prediction %s: its user %s does not exist", id, p.UserID)
+	}
+	return wrap(err, "fail prediction")
+}
+
+// PendingPredictions implements mlsvc.PendingLister, oldest first. It scans
+// the sparse index pending, which holds only unfinished predictions; it is
+// meant for start-up, not for request paths.
+func (s *Store) PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, error) {
+	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName: aws.String(s.tables.Predictions),
+		IndexName: aws.String(IndexPending),
+	})
+	var items []map[string]types.AttributeValue
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, wrap(err, "scan pending predictions")
+		}
+		items = append(items, out.Items...)
+	}
+	preds, err := decodePredictions(items)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(preds, func(a, b *mlsvc.Prediction) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return preds, nil
+}
+
+func decodePredictions(items []map[string]types.AttributeValue) ([]*mlsvc.Prediction, error) {
+	preds := make([]*mlsvc.Prediction, 0, len(items))
+	for _, it := range items {
+		p, err := item(it).prediction()
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, p)
+	}
+	return preds, nil
+}
+
+// get reads one item by its key, strongly consistent; nil if there is none.
+func (s *Store) get(ctx context.Context, table, keyName, key string) (item, error) {
+	if key == "" { // DynamoDB rejects an empty key rather than finding nothing
+		return nil, nil
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(table),
+		Key:            item{keyName: str(key)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil || len(out.Item) == 0 {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
+// transact runs a transaction. DynamoDB cancels a transaction that runs into
+// another one on the same item (and applies none of it), which many charges
+// to one user at once do; retryConflicts runs it again.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	return retryConflicts(ctx, func() error {
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		return err
+	})
+}
+
+// Retries of a write cancelled by a conflicting transaction or throttling,
+// beyond the SDK's own retries (which do not cover transaction conflicts).
+const (
+	conflictAttempts   = 10
+	conflictBackoff    = 5 * time.Millisecond
+	conflictMaxBackoff = 500 * time.Millisecond
+)
+
+// retryConflicts calls f until it succeeds, fails for another reason than
+// a transient conflict, or has been tried conflictAttempts times, waiting a
+// growing, jittered time between attempts.
+func retryConflicts(ctx context.Context, f func() error) error {
+	backoff := conflictBackoff
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !transient(err) || attempt == conflictAttempts {
+			return err
+		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff/2))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff = min(2*backoff, conflictMaxBackoff)
+	}
+}
+
+// transient reports whether err is a write cancelled for a reason that may
+// go away by itself: a conflicting transaction or throttling. A transaction
+// with a failed condition is a definite answer, not transient.
+func transient(err error) bool {
+	var conflict *types.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return true
+	}
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return false
+	}
+	retry := false
+	for _, r := range cancelled.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "ConditionalCheckFailed", "ValidationError", "ItemCollectionSizeLimitExceeded":
+			return false
+		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+			retry = true
+		}
+	}
+	return retry
+}
+
+// cancellationReason returns the reason item i of a cancelled transaction
+// gives, or the zero reason.
+func cancellationReason(err error, i int) types.CancellationReason {
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) && i < len(cancelled.CancellationReasons) {
+		return cancelled.CancellationReasons[i]
+	}
+	return types.CancellationReason{}
+}
+
+// conditionFailed reports whether err is a transaction cancelled because
+// the condition of its item i failed.
+func conditionFailed(err error, i int) bool {
+	return aws.ToString(cancellationReason(err, i).Code) == "ConditionalCheckFailed"
+}
+
+// Error codes that mean DynamoDB is overloaded, throttling this account or
+// failing for a while.
+var unavailableCodes = map[string]bool{
+	"InternalServerError":                    true,
+	"ServiceUnavailable":                     true,
+	"ProvisionedThroughputExceededException": true,
+	"ThrottlingException":                    true,
+	"RequestLimitExceeded":                   true,
+	"LimitExceededException":                 true,
+	"TransactionInProgressException":         true,
+}
+
+// wrap adds context to an SDK error. Throttling, transaction conflicts that
+// outlasted the retries and server errors become EUnavailable, which tells
+// the caller that trying again later may work.
+func wrap(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("dynamo: %s: %w", op, err)
+	var api smithy.APIError
+	var resp *awshttp.ResponseError
+	if transient(err) ||
+		errors.As(err, &api) && unavailableCodes[api.ErrorCode()] ||
+		errors.As(err, &resp) && resp.HTTPStatusCode() >= 500 {
+		return &mlsvc.Error{Code: mlsvc.EUnavailable, Message: "the database is busy; try again later", Err: err}
+	}
+	return err
+}

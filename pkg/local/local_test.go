@@ -1,0 +1,421 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"mlsvc/models"
+	"mlsvc/pkg/local"
+	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/model"
+)
+
+// testApp is the local service on a temporary data directory behind a real
+// HTTP server.
+type testApp struct {
+	t   *testing.T
+	dir string
+	app *local.App
+	srv *httptest.Server
+}
+
+func open(t *testing.T, dir string, delay local.Delay) *testApp {
+	t.Helper()
+	catalog, err := models.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := local.Open(context.Background(), local.Config{
+		DataDir: dir, Delay: delay, Catalog: catalog, Builtin: models.Files, BcryptCost: bcrypt.MinCost,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := &testApp{t: t, dir: dir, app: app, srv: httptest.NewServer(app.Handler())}
+	t.Cleanup(ta.close)
+	return ta
+}
+
+func (a *testApp) close() {
+	if a.srv != nil {
+		a.srv.Close()
+		a.app.Close()
+		a.srv = nil
+	}
+}
+
+type client struct {
+	a          *testApp
+	user, pass string
+}
+
+// do sends a request and decodes a JSON response into out (if not nil).
+func (c *client) do(method, path, body string, out any) int {
+	c.a.t.Helper()
+	req, err := http.NewRequest(method, c.a.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		c.a.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		c.a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 {
+		var e struct{ Detail string }
+		if err := json.Unmarshal(data, &e); err != nil || e.Detail == "" {
+			c.a.t.Errorf("%s %s: status %d without a JSON detail: %s", method, path, resp.StatusCode, data)
+		}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			c.a.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func (a *testApp) register(name string, topUp string) *client {
+	a.t.Helper()
+	c := &client{a: a, user: name, pass: "password-" + name}
+	if code := c.do("POST", "/users", fmt.Sprintf(`{"firstname":"Ann","username":%q,"password":%q}`, c.user, c.pass), nil); code != 201 {
+		a.t.Fatalf("register %s: status %d", name, code)
+	}
+	if topUp != "" {
+		if code := c.do("POST", "/account/topup", `{"amount":`+topUp+`}`, nil); code != 200 {
+			a.t.Fatalf("top up: status %d", code)
+		}
+	}
+	return c
+}
+
+type predictionJSON struct {
+	ID         string          `json:"id"`
+	Status     string          `json:"status"`
+	Error      string          `json:"error"`
+	InputData  json.RawMessage `json:"input_data"`
+	OutputData *mlsvc.Output   `json:"output_data"`
+	CSVURL     string          `json:"csv_url"`
+}
+
+func (c *client) wait(id string) predictionJSON {
+	c.a.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var p predictionJSON
+		if code := c.do("GET", "/predict/"+id, "", &p); code != 200 {
+			c.a.t.Fatalf("GET /predict/%s: %d", id, code)
+		}
+		if p.Status != "pending" {
+			return p
+		}
+		if time.Now().After(deadline) {
+			c.a.t.Fatalf("prediction %s still pending", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *client) balance() string {
+	c.a.t.Helper()
+	var me struct{ Balance json.Number }
+	c.do("GET", "/users/me", "", &me)
+	return me.Balance.String()
+}
+
+func (c *client) predict(modelID, input string) (int, string) {
+	c.a.t.Helper()
+	var r struct {
+		PredictionID string `json:"prediction_id"`
+		Status       string `json:"status"`
+	}
+	code := c.do("POST", "/predict", fmt.Sprintf(`{"model_id":%q,"input_data":%s}`, modelID, input), &r)
+	if code == 202 && r.Status != "pending" {
+		c.a.t.Errorf("202 with status %q", r.Status)
+	}
+	return code, r.PredictionID
+}
+
+const rows = `[{"feature_0":0.1,"feature_1":0.2,"feature_2":0.3,"feature_3":0.4,"feature_4":0.5},
+	{"feature_0":1.5,"feature_1":-2,"feature_2":3.25,"feature_3":0,"feature_4":7}]`
+
+// TestWalkthrough follows the README: register, top up, predict with each
+// model, poll, read the result and download the CSV; the numbers are the
+// model runtime's.
+func TestWalkthrough(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{})
+	c := a.register("alice", "100.5")
+	if got := c.balance(); got != "100.5" {
+		t.Fatalf("balance = %s, want 100.5", got)
+	}
+	var ms []struct {
+		ID      string
+		Cost    json.Number
+		Quality *mlsvc.Quality
+	}
+	if code := c.do("GET", "/models", "", &ms); code != 200 || len(ms) != 3 {
+		t.Fatalf("GET /models: %d, %d models", code, len(ms))
+	}
+	spent := 0
+	for _, m := range ms {
+		if m.Quality == nil {
+			t.Errorf("model %s has no quality metric", m.ID)
+		}
+		code, id := c.predict(m.ID, rows)
+		if code != 202 {
+			t.Fatalf("predict %s: %d", m.ID, code)
+		}
+		n, _ := m.Cost.Int64()
+		spent += int(n)
+		p := c.wait(id)
+		if p.Status != "completed" {
+			t.Fatalf("prediction %s: %s (%s)", m.ID, p.Status, p.Error)
+		}
+		want, wantCSV := reference(t, m.ID, rows)
+		if fmt.Sprint(p.OutputData.Predictions) != fmt.Sprint(want) {
+			t.Errorf("%s output_data = %v, want %v", m.ID, p.OutputData.Predictions, want)
+		}
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, []byte(rows))
+		if !bytes.Equal(p.InputData, compact.Bytes()) {
+			t.Errorf("input_data = %s, want the rows as submitted", p.InputData)
+		}
+		// The download redirects to the same signed URL's content.
+		req, _ := http.NewRequest("GET", a.srv.URL+"/predict/"+id+"/download", nil)
+		req.SetBasicAuth(c.user, c.pass)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 302 {
+			t.Fatalf("download: %d", resp.StatusCode)
+		}
+		csv := get(t, a.srv.URL+resp.Header.Get("Location"), 200)
+		if csv != wantCSV {
+			t.Errorf("%s CSV =\n%s\nwant\n%s", m.ID, csv, wantCSV)
+		}
+		if got := get(t, a.srv.URL+p.CSVURL, 200); got != wantCSV {
+			t.Errorf("csv_url serves %q", got)
+		}
+	}
+	if got, want := c.balance(), mlsvc.Cents(10050-spent*100).String(); got != want {
+		t.Errorf("balance = %s, want %s", got, want)
+	}
+	var list []struct{ ID, Status string }
+	c.do("GET", "/predictions", "", &list)
+	if len(list) != 3 {
+		t.Errorf("GET /predictions: %d items, want 3", len(list))
+	}
+}
+
+// reference computes what the model runtime gives for rows, and its CSV.
+func reference(t *testing.T, modelID, rows string) ([]float64, string) {
+	t.Helper()
+	data, err := models.Files.ReadFile(modelID + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := model.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := model.ParseJSONRows([]byte(rows), pm.Features(), mlsvc.MaxRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preds := pm.PredictRows(r)
+	var csv bytes.Buffer
+	if err := model.WriteCSV(&csv, r, preds); err != nil {
+		t.Fatal(err)
+	}
+	return preds, csv.String()
+}
+
+func get(t *testing.T, url string, want int) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Errorf("GET %s: %d, want %d: %s", url, resp.StatusCode, want, data)
+	}
+	return string(data)
+}
+
+// TestConcurrentCharges: 30 parallel requests from a user whose balance
+// covers exactly 5.
+func TestConcurrentCharges(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{Min: time.Hour, Max: time.Hour})
+	c := a.register("bob", "50")
+	codes := make([]int, 30)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _ = c.predict("lr", rows)
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, code := range codes {
+		count[code]++
+	}
+	if count[202] != 5 || count[402] != 25 {
+		t.Errorf("statuses = %v, want 5×202 and 25×402", count)
+	}
+	if got := c.balance(); got != "0" {
+		t.Errorf("balance = %s, want 0", got)
+	}
+	var list []struct{ Status string }
+	c.do("GET", "/predictions", "", &list)
+	if len(list) != 5 {
+		t.Errorf("%d predictions stored, want 5 (one per charge)", len(list))
+	}
+}
+
+// TestRestartCompletesPending: a prediction pending when the service stops
+// completes after the next start, charged once.
+func TestRestartCompletesPending(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, local.Delay{Min: 300 * time.Millisecond, Max: 300 * time.Millisecond})
+	c := a.register("carol", "30")
+	code, id := c.predict("rf", rows)
+	if code != 202 {
+		t.Fatalf("predict: %d", code)
+	}
+	a.close() // before the delay is over
+	b := open(t, dir, local.Delay{})
+	c.a = b
+	if p := c.wait(id); p.Status != "completed" {
+		t.Fatalf("after restart: %s (%s)", p.Status, p.Error)
+	}
+	if got := c.balance(); got != "15" {
+		t.Errorf("balance = %s, want 15 (charged once)", got)
+	}
+}
+
+// TestFailedPredictionRefunds: a model whose file cannot be loaded fails
+// the prediction with a reason and refunds the charge.
+func TestFailedPredictionRefunds(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{})
+	ctx := context.Background()
+	if err := a.app.Blobs.Put(ctx, "models/broken.json", "application/json", strings.NewReader(`{"format":"linear"`)); err != nil {
+		t.Fatal(err)
+	}
+	err := a.app.Store.PutModel(ctx, &mlsvc.Model{
+		ID: "broken", Name: "Broken", Cost: 7_25, File: "models/broken.json",
+		Features: []string{"feature_0", "feature_1", "feature_2", "feature_3", "feature_4"}, CreatedAt: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.register("dave", "10")
+	code, id := c.predict("broken", rows)
+	if code != 202 {
+		t.Fatalf("predict: %d", code)
+	}
+	p := c.wait(id)
+	if p.Status != "failed" || p.Error == "" {
+		t.Fatalf("status %s, error %q; want failed with a reason", p.Status, p.Error)
+	}
+	if got := c.balance(); got != "10" {
+		t.Errorf("balance = %s, want 10 (refunded)", got)
+	}
+	if code := c.do("GET", "/predict/"+id+"/download", "", nil); code != 409 {
+		t.Errorf("download of a failed prediction: %d, want 409", code)
+	}
+}
+
+// TestBadInput: every kind of bad request gets its 4xx and a detail, and
+// nothing is charged.
+func TestBadInput(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{Min: time.Hour, Max: time.Hour})
+	c := a.register("erin", "1000")
+	other := a.register("frank", "100")
+	_, othersID := other.predict("lr", rows)
+	row := func(f4 string) string {
+		return `{"feature_0":1,"feature_1":2,"feature_2":3,"feature_3":4,"feature_4":` + f4 + `}`
+	}
+	many := "[" + strings.Repeat(row("5")+",", mlsvc.MaxRows) + row("5") + "]"
+	anon := &client{a: a}
+	wrong := &client{a: a, user: "erin", pass: "wrong-password"}
+	nobody := &client{a: a, user: "nobody", pass: "whatever1"}
+	tests := []struct {
+		name         string
+		c            *client
+		method, path string
+		body         string
+		want         int
+		detail       string // a part of the detail
+	}{
+		{"malformed JSON", c, "POST", "/predict", `{"model_id":"lr",`, 400, "JSON"},
+		{"body not an object", c, "POST", "/predict", `[1,2]`, 400, "object"},
+		{"model_id wrong type", c, "POST", "/predict", `{"model_id":{},"input_data":` + row("5") + `}`, 400, "model_id"},
+		{"missing input_data", c, "POST", "/predict", `{"model_id":"lr"}`, 400, "input_data"},
+		{"input_data a string", c, "POST", "/predict", `{"model_id":"lr","input_data":"x"}`, 400, "input_data"},
+		{"missing feature", c, "POST", "/predict", `{"model_id":"lr","input_data":[` + row("5") + `,{"feature_0":1}]}`, 400, "row 1"},
+		{"feature a string", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`"5"`) + `}`, 400, "feature_4"},
+		{"feature NaN string", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`"NaN"`) + `}`, 400, "feature_4"},
+		{"NaN literal", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`NaN`) + `}`, 400, "JSON"},
+		{"Infinity literal", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`Infinity`) + `}`, 400, "JSON"},
+		{"overflowing number", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`1e999`) + `}`, 400, "feature_4"},
+		{"feature null", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`null`) + `}`, 400, "feature_4"},
+		{"empty array", c, "POST", "/predict", `{"model_id":"lr","input_data":[]}`, 400, "input_data"},
+		{"too many rows", c, "POST", "/predict", `{"model_id":"lr","input_data":` + many + `}`, 413, "10000"},
+		{"body too large", c, "POST", "/predict", `{"model_id":"lr","input_data":"` + strings.Repeat("x", mlsvc.MaxBodyBytes) + `"}`, 413, "larger"},
+		{"unknown model", c, "POST", "/predict", `{"model_id":"nope","input_data":` + row("5") + `}`, 404, "nope"},
+		{"someone else's prediction", c, "GET", "/predict/" + othersID, "", 404, "not found"},
+		{"someone else's download", c, "GET", "/predict/" + othersID + "/download", "", 404, "not found"},
+		{"unknown prediction", c, "GET", "/predict/does-not-exist", "", 404, "not found"},
+		{"no credentials", anon, "GET", "/users/me", "", 401, "authentication"},
+		{"wrong password", wrong, "GET", "/predictions", "", 401, "invalid"},
+		{"unknown user", nobody, "POST", "/predict", `{"model_id":"lr","input_data":` + row("5") + `}`, 401, "invalid"},
+		{"zero top-up", c, "POST", "/account/topup", `{"amount":0}`, 400, "positive"},
+		{"negative top-up", c, "POST", "/account/topup", `{"amount":-5}`, 400, "positive"},
+		{"over-precise top-up", c, "POST", "/account/topup", `{"amount":1.005}`, 400, "2 decimal"},
+		{"huge top-up", c, "POST", "/account/topup", `{"amount":1000000.01}`, 400, "too large"},
+		{"string top-up", c, "POST", "/account/topup", `{"amount":"10"}`, 400, "amount"},
+		{"missing amount", c, "POST", "/account/topup", `{}`, 400, "amount"},
+		{"short password", anon, "POST", "/users", `{"firstname":"A","username":"shorty","password":"1234567"}`, 400, "password"},
+		{"missing firstname", anon, "POST", "/users", `{"username":"nofirst","password":"12345678"}`, 400, "firstname"},
+		{"taken username", anon, "POST", "/users", `{"firstname":"E","username":"ERIN","password":"12345678"}`, 409, "taken"},
+		{"bad limit", c, "GET", "/predictions?limit=abc", "", 400, "limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e struct{ Detail string }
+			got := tt.c.do(tt.method, tt.path, tt.body, &e)
+			if got != tt.want || !strings.Contains(e.Detail, tt.detail) {
+				t.Errorf("%s %s: %d %q, want %d with %q", tt.method, tt.path, got, e.Detail, tt.want, tt.detail)
+			}
+		})
+	}
+	if got := c.balance(); got != "1000" {
+		t.Errorf("balance = %s after bad requests, want 1000", got)
+	}
+}

@@ -1,0 +1,142 @@
+// Package mlsvc is the domain of the ML Service: users and their balances,
+// priced models, and predictions with their charge and refund rules.
+//
+// It imports no AWS SDK and no database. Storage, blob storage and the
+// prediction workflow are interfaces implemented by adapters (SQLite and
+// DynamoDB stores, a local directory and S3 for blobs, an in-process runner
+// and Step Functions for the workflow), chosen at start-up.
+package mlsvc
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// User is a registered customer. PasswordHash is never shown.
+type User struct {
+	ID           string
+	Firstname    string
+	Username     string // as registered; uniqueness is case-insensitive
+	PasswordHash string
+	Balance      Cents
+	CreatedAt    time.Time
+}
+
+// Model is a published, priced model. File is the blob key of its model file.
+type Model struct {
+	ID          string
+	Name        string
+	Cost        Cents
+	Description string
+	File        string // blob key of the model file (models/<id>.json)
+	Format      string // model file format, e.g. "linear", "sklearn-trees", "catboost"
+	Features    []string
+	Metric      string  // quality metric name, e.g. "r2"; "" if unknown
+	Score       float64 // value of Metric on held-out data
+	CreatedAt   time.Time
+}
+
+// Status is the life stage of a prediction.
+type Status string
+
+// Prediction statuses: pending → completed | failed.
+const (
+	StatusPending   Status = "pending"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+)
+
+// Prediction is one paid request. Its rows, result and CSV live in blob
+// storage under keys derived from its ID; the record holds a summary only.
+type Prediction struct {
+	ID        string
+	UserID    string
+	ModelID   string
+	Status    Status
+	Cost      Cents // what was charged; refunded when it fails
+	Rows      int
+	Delay     time.Duration // how long the workflow waits before inference
+	Error     string        // reason, when failed
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Blob keys of a prediction's input rows, result and CSV.
+func InputKey(id string) string  { return "predictions/" + id + "/input.json" }
+func ResultKey(id string) string { return "predictions/" + id + "/result.json" }
+func CSVKey(id string) string    { return "predictions/" + id + "/result.csv" }
+
+// Page asks for one page of a listing. Cursor is opaque; "" starts at the top.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Store keeps users, balances, models and predictions.
+//
+// Errors: ENotFound for an absent record (including the user of AddBalance
+// and the prediction of CompletePrediction and FailPrediction); EConflict for
+// a duplicate (username, id) or a prediction that is no longer pending;
+// EInsufficient when a charge exceeds the balance; EInvalid for a malformed
+// page cursor; EUnavailable when the backend is throttled or down. Any other
+// error is an internal failure. Times keep at least millisecond precision.
+type Store interface {
+	// CreateUser stores u with its balance. The username is unique, compared
+	// case-insensitively: a taken name is EConflict.
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByUsername looks the name up case-insensitively.
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	// AddBalance adds amount (> 0) to the user's balance and returns the new balance.
+	AddBalance(ctx context.Context, userID string, amount Cents) (Cents, error)
+
+	// PutModel creates or replaces the model with m.ID.
+	PutModel(ctx context.Context, m *Model) error
+	Model(ctx context.Context, id string) (*Model, error)
+	// Models lists all models ordered by cost, then name.
+	Models(ctx context.Context) ([]*Model, error)
+
+	// CreatePrediction charges p.Cost to p.UserID and stores p (pending) in one
+	// atomic step: EInsufficient (nothing stored, nothing charged) when the
+	// balance is below the cost, EConflict when p.ID exists. Returns the
+	// balance after the charge (with concurrent charges, possibly a later one).
+	CreatePrediction(ctx context.Context, p *Prediction) (Cents, error)
+	Prediction(ctx context.Context, id string) (*Prediction, error)
+	// Predictions lists a user's predictions, newest first (equal times by
+	// id, descending), one page at a time (Limit <= 0 means a default), and
+	// the cursor of the next page ("" after the last, even when it is full).
+	// The listing may lag a moment behind writes (DynamoDB's index).
+	Predictions(ctx context.Context, userID string, page Page) ([]*Prediction, string, error)
+	// CompletePrediction marks a pending prediction completed. EConflict if it
+	// is not pending.
+	CompletePrediction(ctx context.Context, id string, at time.Time) error
+	// FailPrediction marks a pending prediction failed with reason and refunds
+	// its cost to its user, atomically. EConflict if it is not pending, so the
+	// refund happens exactly once.
+	FailPrediction(ctx context.Context, id, reason string, at time.Time) error
+}
+
+// PendingLister is implemented by stores that can list unfinished
+// predictions, so a local runner can resume them after a restart.
+type PendingLister interface {
+	PendingPredictions(ctx context.Context) ([]*Prediction, error)
+}
+
+// Blobs stores opaque objects by key.
+//
+// Errors: ENotFound for an absent key.
+type Blobs interface {
+	Put(ctx context.Context, key, contentType string, body io.Reader) error
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// URL returns a signed URL that lets anyone holding it download key as an
+	// attachment named filename until it expires (at most 15 minutes).
+	URL(ctx context.Context, key, filename string, ttl time.Duration) (string, error)
+}
+
+// Workflow runs a prediction asynchronously: wait p.Delay, then
+// Service.RunPrediction, and Service.FailPrediction if that fails for good.
+// Start must be safe to call twice for one prediction.
+type Workflow interface {
+	Start(ctx context.Context, p *Prediction) error
+}

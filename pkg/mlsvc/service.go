@@ -1,0 +1,534 @@
+package mlsvc
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"mlsvc/pkg/model"
+)
+
+// Limits of the API, stated in the README.
+const (
+	MaxRows      = 10_000           // rows in one prediction
+	MaxBodyBytes = 6 * 1024 * 1024  // request body, Lambda's synchronous payload limit
+	URLTTL       = 10 * time.Minute // lifetime of a download URL
+)
+
+// Config wires a Service. Store, Blobs and Workflow are required.
+type Config struct {
+	Store    Store
+	Blobs    Blobs
+	Workflow Workflow
+	// Builtin holds model files shipped with the binary (lr.json, …), used when
+	// a model's file is not in Blobs. Optional.
+	Builtin fs.FS
+	// Delay picks how long a new prediction waits before inference. Default 0.
+	Delay func() time.Duration
+	// Now and NewID are injectable for tests. Defaults: time.Now, random UUIDs.
+	Now   func() time.Time
+	NewID func() string
+	// BcryptCost is the password hashing cost. Default bcrypt.DefaultCost.
+	BcryptCost int
+	Logger     *slog.Logger
+}
+
+// Service implements the product's rules over a Store, Blobs and a Workflow.
+type Service struct {
+	store    Store
+	blobs    Blobs
+	workflow Workflow
+	builtin  fs.FS
+	delay    func() time.Duration
+	now      func() time.Time
+	newID    func() string
+	cost     int
+	log      *slog.Logger
+
+	mu     sync.Mutex
+	models map[string]*model.Model // parsed model files by blob key and version
+	dummy  []byte                  // hash compared when a user does not exist
+}
+
+// New returns a Service for cfg.
+func New(cfg Config) *Service {
+	s := &Service{
+		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow, builtin: cfg.Builtin,
+		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
+		models: map[string]*model.Model{},
+	}
+	if s.delay == nil {
+		s.delay = func() time.Duration { return 0 }
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = NewID
+	}
+	if s.cost == 0 {
+		s.cost = bcrypt.DefaultCost
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// NewID returns a random RFC 4122 version 4 UUID.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Register creates a user with a zero balance.
+func (s *Service) Register(ctx context.Context, firstname, username, password string) (*User, error) {
+	firstname = strings.TrimSpace(firstname)
+	switch n := utf8.RuneCountInString(firstname); {
+	case n == 0:
+		return nil, Errorf(EInvalid, "firstname is required")
+	case n > 100:
+		return nil, Errorf(EInvalid, "firstname must be at most 100 characters")
+	}
+	if err := validUsername(username); err != nil {
+		return nil, err
+	}
+	switch {
+	case utf8.RuneCountInString(password) < 8:
+		return nil, Errorf(EInvalid, "password must be at least 8 characters")
+	case len(password) > 72:
+		return nil, Errorf(EInvalid, "password must be at most 72 bytes")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	u := &User{
+		ID: s.newID(), Firstname: firstname, Username: username,
+		PasswordHash: string(hash), CreatedAt: s.now().UTC(),
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if ErrorCode(err) == EConflict {
+			return nil, Errorf(EConflict, "username %q is already taken", username)
+		}
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "user registered", "user_id", u.ID)
+	return u, nil
+}
+
+func validUsername(name string) error {
+	if len(name) < 3 || len(name) > 64 {
+		return Errorf(EInvalid, "username must be 3 to 64 characters")
+	}
+	for _, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)
+		if !ok {
+			return Errorf(EInvalid, "username may contain only letters, digits and . _ - @")
+		}
+	}
+	return nil
+}
+
+// Authenticate returns the user whose username and password match, or
+// EUnauthorized. It costs one slow hash either way.
+func (s *Service) Authenticate(ctx context.Context, username, password string) (*User, error) {
+	bad := Errorf(EUnauthorized, "invalid username or password")
+	u, err := s.store.UserByUsername(ctx, username)
+	if ErrorCode(err) == ENotFound {
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return nil, bad
+	}
+	return u, nil
+}
+
+func (s *Service) dummyHash() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dummy == nil {
+		s.dummy, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), s.cost)
+	}
+	return s.dummy
+}
+
+// User returns the user with id.
+func (s *Service) User(ctx context.Context, id string) (*User, error) {
+	return s.store.UserByID(ctx, id)
+}
+
+// TopUp adds amount to the user's balance and returns the new balance.
+func (s *Service) TopUp(ctx context.Context, userID string, amount Cents) (Cents, error) {
+	if amount <= 0 || amount > MaxTopUp {
+		return 0, Errorf(EInvalid, "amount must be between 0.01 and %s", MaxTopUp)
+	}
+	bal, err := s.store.AddBalance(ctx, userID, amount)
+	if err != nil {
+		return 0, err
+	}
+	s.log.InfoContext(ctx, "balance topped up", "user_id", userID, "amount", amount.String(), "balance", bal.String())
+	return bal, nil
+}
+
+// Models lists the published models.
+func (s *Service) Models(ctx context.Context) ([]*Model, error) { return s.store.Models(ctx) }
+
+// Seed publishes each catalog model whose ID is not in the store yet, so a
+// model's price or description changed later is not overwritten.
+func (s *Service) Seed(ctx context.Context, catalog []*Model) error {
+	for _, m := range catalog {
+		_, err := s.store.Model(ctx, m.ID)
+		if err == nil {
+			continue
+		}
+		if ErrorCode(err) != ENotFound {
+			return err
+		}
+		if m.CreatedAt.IsZero() {
+			c := *m
+			c.CreatedAt = s.now().UTC()
+			m = &c
+		}
+		if err := s.store.PutModel(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PublishModel validates a model file, stores it and publishes it under id
+// with a name, a price and a description. An existing id is replaced.
+func (s *Service) PublishModel(ctx context.Context, id, name string, cost Cents, description string, file []byte) (*Model, error) {
+	if id == "" || len(id) > 64 || strings.ContainsAny(id, "/\\ ") {
+		return nil, Errorf(EInvalid, "model id must be 1 to 64 characters without spaces or slashes")
+	}
+	if strings.TrimSpace(name) == "" {
+		return nil, Errorf(EInvalid, "model name is required")
+	}
+	if cost <= 0 {
+		return nil, Errorf(EInvalid, "model cost must be positive")
+	}
+	pm, err := model.Parse(file)
+	if err != nil {
+		return nil, &Error{Code: EInvalid, Message: "model file: " + err.Error()}
+	}
+	m := Describe(pm)
+	m.ID, m.Name, m.Cost, m.Description = id, name, cost, description
+	m.File = "models/" + id + ".json"
+	m.CreatedAt = s.now().UTC()
+	if err := s.blobs.Put(ctx, m.File, "application/json", bytes.NewReader(file)); err != nil {
+		return nil, fmt.Errorf("store model file: %w", err)
+	}
+	if err := s.store.PutModel(ctx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Describe returns the catalog fields a model file determines: format,
+// features and quality.
+func Describe(pm *model.Model) *Model {
+	info := pm.Info()
+	m := &Model{Name: info.Name, Format: info.Format, Features: pm.Features()}
+	if info.Quality != nil {
+		m.Metric, m.Score = info.Quality.Metric, info.Quality.Value
+	}
+	return m
+}
+
+// Input is the body of a prediction request: rows as JSON (an object or an
+// array of objects).
+type Input = json.RawMessage
+
+// RequestPrediction validates the rows, charges the model's price and starts
+// the workflow. The charge and the prediction are one atomic step; if the
+// workflow cannot start, the prediction fails and the charge is refunded.
+func (s *Service) RequestPrediction(ctx context.Context, userID, modelID string, input Input) (*Prediction, error) {
+	if modelID == "" {
+		return nil, Errorf(EInvalid, "model_id is required")
+	}
+	m, err := s.store.Model(ctx, modelID)
+	if ErrorCode(err) == ENotFound {
+		return nil, Errorf(ENotFound, "model %q not found", modelID)
+	} else if err != nil {
+		return nil, err
+	}
+	rows, err := model.ParseJSONRows(input, m.Features, MaxRows)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	now := s.now().UTC()
+	p := &Prediction{
+		ID: s.newID(), UserID: userID, ModelID: m.ID, Status: StatusPending,
+		Cost: m.Cost, Rows: rows.N, Delay: s.delay(), CreatedAt: now, UpdatedAt: now,
+	}
+	// Input first: a charged prediction always has its rows.
+	if err := s.blobs.Put(ctx, InputKey(p.ID), "application/json", bytes.NewReader(input)); err != nil {
+		return nil, fmt.Errorf("store input: %w", err)
+	}
+	if _, err := s.store.CreatePrediction(ctx, p); err != nil {
+		if ErrorCode(err) == EInsufficient {
+			return nil, Errorf(EInsufficient, "insufficient balance: %s costs %s", m.Name, m.Cost)
+		}
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "prediction requested", "prediction_id", p.ID, "user_id", userID,
+		"model_id", m.ID, "rows", p.Rows, "cost", p.Cost.String(), "delay", p.Delay.String())
+	if err := s.workflow.Start(ctx, p); err != nil {
+		s.log.ErrorContext(ctx, "workflow start failed", "prediction_id", p.ID, "err", err)
+		if ferr := s.FailPrediction(context.WithoutCancel(ctx), p.ID, "the prediction could not be started"); ferr != nil {
+			return nil, fmt.Errorf("start workflow: %w; refund: %w", err, ferr)
+		}
+		return nil, &Error{Code: EUnavailable, Message: "the prediction could not be started; the charge was refunded", Err: err}
+	}
+	return p, nil
+}
+
+// inputError turns a row parsing error into an EInvalid or ETooLarge error
+// that names the row and field.
+func inputError(err error) error {
+	if errors.Is(err, model.ErrTooManyRows) {
+		return &Error{Code: ETooLarge, Message: fmt.Sprintf("input_data has more than %d rows", MaxRows), Err: err}
+	}
+	return &Error{Code: EInvalid, Message: "input_data: " + err.Error(), Err: err}
+}
+
+// PermanentError marks an inference failure that retrying cannot fix: the
+// workflow fails the prediction at once.
+type PermanentError struct{ Reason string }
+
+func (e *PermanentError) Error() string { return e.Reason }
+
+// RunPrediction is the inference step: it reads the rows, runs the model,
+// writes the result JSON and CSV and marks the prediction completed. It is
+// idempotent: a prediction that is no longer pending is left as it is. A
+// *PermanentError means the prediction cannot succeed; other errors are
+// worth a retry.
+func (s *Service) RunPrediction(ctx context.Context, id string) error {
+	p, err := s.store.Prediction(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return &PermanentError{Reason: "prediction not found"}
+		}
+		return err
+	}
+	if p.Status != StatusPending {
+		return nil
+	}
+	m, err := s.store.Model(ctx, p.ModelID)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return &PermanentError{Reason: fmt.Sprintf("model %q is no longer published", p.ModelID)}
+		}
+		return err
+	}
+	pm, err := s.loadModel(ctx, m)
+	if err != nil {
+		return err
+	}
+	input, err := s.readBlob(ctx, InputKey(id))
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return &PermanentError{Reason: "the input rows are missing"}
+		}
+		return err
+	}
+	rows, err := model.ParseJSONRows(input, pm.Features(), MaxRows)
+	if err != nil {
+		return &PermanentError{Reason: "input_data: " + err.Error()}
+	}
+	preds := pm.PredictRows(rows)
+	result, err := json.Marshal(Output{Predictions: preds, Quality: quality(m)})
+	if err != nil {
+		return &PermanentError{Reason: "the model produced values that are not finite numbers"}
+	}
+	var csv bytes.Buffer
+	if err := model.WriteCSV(&csv, rows, preds); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	if err := s.blobs.Put(ctx, CSVKey(id), "text/csv", &csv); err != nil {
+		return fmt.Errorf("store csv: %w", err)
+	}
+	if err := s.blobs.Put(ctx, ResultKey(id), "application/json", bytes.NewReader(result)); err != nil {
+		return fmt.Errorf("store result: %w", err)
+	}
+	if err := s.store.CompletePrediction(ctx, id, s.now().UTC()); err != nil {
+		if ErrorCode(err) == EConflict {
+			return nil // finished meanwhile by another attempt
+		}
+		return err
+	}
+	s.log.InfoContext(ctx, "prediction completed", "prediction_id", id, "rows", len(preds))
+	return nil
+}
+
+// FailPrediction marks a pending prediction failed and refunds its charge,
+// exactly once: it does nothing to a prediction that is already final.
+func (s *Service) FailPrediction(ctx context.Context, id, reason string) error {
+	err := s.store.FailPrediction(ctx, id, reason, s.now().UTC())
+	if ErrorCode(err) == EConflict {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.log.WarnContext(ctx, "prediction failed and refunded", "prediction_id", id, "reason", reason)
+	return nil
+}
+
+// Output is a completed prediction's result.
+type Output struct {
+	Predictions []float64 `json:"predictions"`
+	Quality     *Quality  `json:"quality,omitempty"`
+}
+
+// Quality is a model's held-out quality metric.
+type Quality struct {
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+}
+
+func quality(m *Model) *Quality {
+	if m.Metric == "" {
+		return nil
+	}
+	return &Quality{Metric: m.Metric, Value: m.Score}
+}
+
+// View is a prediction as its owner sees it.
+type View struct {
+	*Prediction
+	Input  json.RawMessage // the rows as submitted
+	Output *Output         // once completed
+	CSVURL string          // once completed
+}
+
+// Prediction returns the user's prediction with its input, and once
+// completed its output and a download URL. Someone else's is ENotFound.
+func (s *Service) Prediction(ctx context.Context, userID, id string) (*View, error) {
+	p, err := s.own(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{Prediction: p}
+	if v.Input, err = s.readBlob(ctx, InputKey(id)); err != nil {
+		return nil, fmt.Errorf("read input: %w", err)
+	}
+	if p.Status != StatusCompleted {
+		return v, nil
+	}
+	raw, err := s.readBlob(ctx, ResultKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	v.Output = new(Output)
+	if err := json.Unmarshal(raw, v.Output); err != nil {
+		return nil, fmt.Errorf("decode result: %w", err)
+	}
+	if v.CSVURL, err = s.downloadURL(ctx, p); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// DownloadURL returns a short-lived URL of a completed prediction's CSV.
+// EConflict while it is not completed.
+func (s *Service) DownloadURL(ctx context.Context, userID, id string) (string, error) {
+	p, err := s.own(ctx, userID, id)
+	if err != nil {
+		return "", err
+	}
+	switch p.Status {
+	case StatusPending:
+		return "", Errorf(EConflict, "prediction %s is still pending", id)
+	case StatusFailed:
+		return "", Errorf(EConflict, "prediction %s failed: %s", id, p.Error)
+	}
+	return s.downloadURL(ctx, p)
+}
+
+func (s *Service) downloadURL(ctx context.Context, p *Prediction) (string, error) {
+	u, err := s.blobs.URL(ctx, CSVKey(p.ID), "prediction-"+p.ID+".csv", URLTTL)
+	if err != nil {
+		return "", fmt.Errorf("sign download url: %w", err)
+	}
+	return u, nil
+}
+
+// Predictions lists the user's predictions, newest first.
+func (s *Service) Predictions(ctx context.Context, userID string, page Page) ([]*Prediction, string, error) {
+	if page.Limit <= 0 || page.Limit > 1000 {
+		page.Limit = 1000
+	}
+	return s.store.Predictions(ctx, userID, page)
+}
+
+func (s *Service) own(ctx context.Context, userID, id string) (*Prediction, error) {
+	p, err := s.store.Prediction(ctx, id)
+	if ErrorCode(err) == ENotFound || err == nil && p.UserID != userID {
+		return nil, Errorf(ENotFound, "prediction %s not found", id)
+	}
+	return p, err
+}
+
+func (s *Service) readBlob(ctx context.Context, key string) ([]byte, error) {
+	rc, err := s.blobs.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// loadModel returns the parsed model file of m, from a cache, Blobs, or the
+// built-in files. A file that does not parse is a permanent failure.
+func (s *Service) loadModel(ctx context.Context, m *Model) (*model.Model, error) {
+	cacheKey := m.File + "@" + m.CreatedAt.Format(time.RFC3339Nano)
+	s.mu.Lock()
+	pm := s.models[cacheKey]
+	s.mu.Unlock()
+	if pm != nil {
+		return pm, nil
+	}
+	data, err := s.readBlob(ctx, m.File)
+	if ErrorCode(err) == ENotFound && s.builtin != nil {
+		data, err = fs.ReadFile(s.builtin, path.Base(m.File))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &PermanentError{Reason: fmt.Sprintf("the file of model %q is missing", m.ID)}
+		}
+	}
+	if ErrorCode(err) == ENotFound {
+		return nil, &PermanentError{Reason: fmt.Sprintf("the file of model %q is missing", m.ID)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read model file: %w", err)
+	}
+	if pm, err = model.Parse(data); err != nil {
+		return nil, &PermanentError{Reason: fmt.Sprintf("model %q cannot be loaded: %v", m.ID, err)}
+	}
+	s.mu.Lock()
+	s.models[cacheKey] = pm
+	s.mu.Unlock()
+	return pm, nil
+}

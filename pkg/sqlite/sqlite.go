@@ -1,0 +1,593 @@
+// Package sqlite is the embedded mlsvc.Store of local mode: users, balances,
+// models and predictions in one SQLite database file, through the pure-Go
+// driver modernc.org/sqlite (no cgo).
+//
+// Money is INTEGER cents and times are INTEGER unix nanoseconds (UTC). Every
+// write transaction begins IMMEDIATE, so concurrent charges and refunds queue
+// on SQLite's write lock (up to busyTimeout) instead of failing with
+// SQLITE_BUSY, and a charge is a conditional UPDATE of the balance plus the
+// INSERT of its prediction in one transaction.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"mlsvc/pkg/mlsvc"
+)
+
+// busyTimeout is how long a statement waits for another connection's write
+// lock before it fails with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// defaultLimit is the page size of Predictions when the page sets none.
+const defaultLimit = 100
+
+// Store is an mlsvc.Store and mlsvc.PendingLister in a SQLite database. It
+// is safe for concurrent use by multiple goroutines.
+type Store struct {
+	db *sql.DB
+}
+
+var (
+	_ mlsvc.Store         = (*Store)(nil)
+	_ mlsvc.PendingLister = (*Store)(nil)
+)
+
+// Open opens the database at path, creating the file and its schema if
+// needed and migrating an older schema. path ":memory:" opens a private
+// in-memory database, which lives until Close.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: open: empty database path")
+	}
+	if strings.Contains(path, "?") {
+		// The driver reads everything after '?' as connection parameters.
+		return nil, fmt.Errorf("sqlite: open %q: the path must not contain '?'", path)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if path == ":memory:" {
+		// Each connection to ":memory:" is a different database: keep one,
+		// for good.
+		db.SetMaxOpenConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	}
+	s := &Store{db: db}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// migrations[i] brings the schema from version i to i+1 (PRAGMA user_version).
+// Append to the list; never edit a migration that has shipped.
+var migrations = []string{
+	`CREATE TABLE users (
+		id            TEXT PRIMARY KEY,
+		firstname     TEXT NOT NULL,
+		username      TEXT NOT NULL,
+		username_key  TEXT NOT NULL, -- lower-cased username, unique
+		password_hash TEXT NOT NULL,
+		balance       INTEGER NOT NULL CHECK (balance >= 0), -- cents
+		created_at    INTEGER NOT NULL -- unix nanoseconds
+	) STRICT;
+	CREATE UNIQUE INDEX users_username_key ON users (username_key);
+
+	CREATE TABLE models (
+		id          TEXT PRIMARY KEY,
+		name        TEXT NOT NULL,
+		cost        INTEGER NOT NULL, -- cents
+		description TEXT NOT NULL,
+		file        TEXT NOT NULL,
+		format      TEXT NOT NULL,
+		features    TEXT NOT NULL, -- JSON array of strings
+		metric      TEXT NOT NULL,
+		score       REAL NOT NULL,
+		created_at  INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX models_cost_name ON models (cost, name);
+
+	CREATE TABLE predictions (
+		id         TEXT PRIMARY KEY,
+		user_id    TEXT NOT NULL REFERENCES users (id),
+		model_id   TEXT NOT NULL, -- no foreign key: a model may be unpublished later
+		status     TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed')),
+		cost       INTEGER NOT NULL CHECK (cost >= 0),
+		row_count  INTEGER NOT NULL,
+		delay      INTEGER NOT NULL, -- nanoseconds
+		error      TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX predictions_user_created ON predictions (user_id, created_at DESC, id DESC);
+	CREATE INDEX predictions_pending ON predictions (created_at, id) WHERE status = 'pending';`,
+}
+
+// migrate brings the schema up to date in one transaction, so two processes
+// opening a new file at once do not both create it.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this program's %d", version, len(migrations))
+	}
+	if version == len(migrations) {
+		return nil
+	}
+	for v := version; v < len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
+	}
+	// PRAGMA takes no parameters; the value is an int we control.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return fmt.Errorf("set schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migration: %w", err)
+	}
+	return nil
+}
+
+// Users and balances.
+
+const userColumns = `id, firstname, username, password_hash, balance, created_at`
+
+// CreateUser stores u. A taken id or username (case-insensitively) is EConflict.
+func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
+	if u.Balance < 0 {
+		return mlsvc.Errorf(mlsvc.EInvalid, "balance must not be negative")
+	}
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO users (id, firstname, username, username_key, password_hash, balance, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Firstname, u.Username, usernameKey(u.Username), u.PasswordHash, int64(u.Balance), nanos(u.CreatedAt))
+	switch sqliteCode(err) {
+	case 0:
+		return nil
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("user %s already exists", u.ID), Err: err}
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("username %q is already taken", u.Username), Err: err}
+	}
+	return fmt.Errorf("create user %s: %w", u.ID, err)
+}
+
+// usernameKey is the form in which usernames are unique and looked up.
+func usernameKey(username string) string { return strings.ToLower(username) }
+
+// UserByID returns the user with id, or ENotFound.
+func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	u, err := scanUser(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserByUsername returns the user named username, compared
+// case-insensitively, or ENotFound.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*mlsvc.User, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, usernameKey(username))
+	u, err := scanUser(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %q not found", username)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %q: %w", username, err)
+	}
+	return u, nil
+}
+
+func scanUser(row scanner) (*mlsvc.User, error) {
+	var u mlsvc.User
+	var balance, created int64
+	if err := row.Scan(&u.ID, &u.Firstname, &u.Username, &u.PasswordHash, &balance, &created); err != nil {
+		return nil, err
+	}
+	u.Balance, u.CreatedAt = mlsvc.Cents(balance), fromNanos(created)
+	return &u, nil
+}
+
+// AddBalance adds amount to the user's balance and returns the new balance.
+// ENotFound for an absent user, EInvalid for an amount that is not positive.
+func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cents) (mlsvc.Cents, error) {
+	if amount <= 0 {
+		return 0, mlsvc.Errorf(mlsvc.EInvalid, "amount must be positive")
+	}
+	var bal int64
+	err := s.db.QueryRowContext(ctx,
+		`UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance`,
+		int64(amount), userID).Scan(&bal)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("add balance of user %s: %w", userID, err)
+	}
+	return mlsvc.Cents(bal), nil
+}
+
+// Models.
+
+const modelColumns = `id, name, cost, description, file, format, features, metric, score, created_at`
+
+// PutModel creates or replaces the model with m.ID.
+func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
+	features, err := json.Marshal(m.Features)
+	if err != nil {
+		return fmt.Errorf("put model %s: encode features: %w", m.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx, `
+		INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			name = excluded.name, cost = excluded.cost, description = excluded.description,
+			file = excluded.file, format = excluded.format, features = excluded.features,
+			metric = excluded.metric, score = excluded.score, created_at = excluded.created_at`,
+		m.ID, m.Name, int64(m.Cost), m.Description, m.File, m.Format, string(features),
+		m.Metric, m.Score, nanos(m.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("put model %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Model returns the model with id, or ENotFound.
+func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, id)
+	m, err := scanModel(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read model %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// Models lists all models by cost, then name.
+func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+modelColumns+` FROM models ORDER BY cost, name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list models: %w", err)
+	}
+	defer rows.Close()
+	ms := []*mlsvc.Model{}
+	for rows.Next() {
+		m, err := scanModel(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list models: %w", err)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list models: %w", err)
+	}
+	return ms, nil
+}
+
+func scanModel(row scanner) (*mlsvc.Model, error) {
+	var m mlsvc.Model
+	var cost, created int64
+	var features string
+	err := row.Scan(&m.ID, &m.Name, &cost, &m.Description, &m.File, &m.Format, &features,
+		&m.Metric, &m.Score, &created)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(features), &m.Features); err != nil {
+		return nil, fmt.Errorf("decode features of model %s: %w", m.ID, err)
+	}
+	m.Cost, m.CreatedAt = mlsvc.Cents(cost), fromNanos(created)
+	return &m, nil
+}
+
+// Predictions.
+
+const predictionColumns = `id, user_id, model_id, status, cost, row_count, delay, error, created_at, updated_at`
+
+// CreatePrediction charges p.Cost to p.UserID and stores p as pending, in
+// one transaction. EInsufficient when the balance is below the cost,
+// EConflict when p.ID exists, ENotFound when the user does not.
+func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) (mlsvc.Cents, error) {
+	if p.Cost < 0 {
+		return 0, mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
+	}
+	var bal int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance`,
+			int64(p.Cost), p.UserID).Scan(&bal)
+		if errors.Is(err, sql.ErrNoRows) {
+			return whyNotCharged(ctx, tx, p)
+		}
+		if err != nil {
+			return fmt.Errorf("charge user %s: %w", p.UserID, err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO predictions (`+predictionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.UserID, p.ModelID, string(mlsvc.StatusPending), int64(p.Cost), p.Rows, int64(p.Delay),
+			p.Error, nanos(p.CreatedAt), nanos(p.UpdatedAt))
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+			return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("prediction %s already exists", p.ID), Err: err}
+		}
+		if err != nil {
+			return fmt.Errorf("insert prediction %s: %w", p.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return mlsvc.Cents(bal), nil
+}
+
+// whyNotCharged tells an absent user from a short balance.
+func whyNotCharged(ctx context.Context, tx *sql.Tx, p *mlsvc.Prediction) error {
+	var bal int64
+	err := tx.QueryRowContext(ctx, `SELECT balance FROM users WHERE id = ?`, p.UserID).Scan(&bal)
+	if errors.Is(err, sql.ErrNoRows) {
+		return mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", p.UserID)
+	}
+	if err != nil {
+		return fmt.Errorf("read balance of user %s: %w", p.UserID, err)
+	}
+	return mlsvc.Errorf(mlsvc.EInsufficient, "balance %s does not cover %s", mlsvc.Cents(bal), p.Cost)
+}
+
+// Prediction returns the prediction with id, or ENotFound.
+func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id)
+	p, err := scanPrediction(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read prediction %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Predictions lists the user's predictions newest first (equal times by id,
+// descending), page.Limit at a time (defaultLimit if not positive). A
+// malformed cursor is EInvalid.
+func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.Prediction, string, error) {
+	limit := page.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	query := `SELECT ` + predictionColumns + ` FROM predictions WHERE user_id = ?`
+	args := []any{userID}
+	if page.Cursor != "" {
+		at, id, err := decodeCursor(page.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (created_at, id) < (?, ?)`
+		args = append(args, at, id)
+	}
+	// One row more than the page tells whether another page follows.
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	ps, err := s.queryPredictions(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list predictions of user %s: %w", userID, err)
+	}
+	if len(ps) <= limit {
+		return ps, "", nil
+	}
+	ps = ps[:limit]
+	last := ps[limit-1]
+	return ps, encodeCursor(nanos(last.CreatedAt), last.ID), nil
+}
+
+// PendingPredictions lists the predictions still pending, oldest first.
+func (s *Store) PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, error) {
+	ps, err := s.queryPredictions(ctx, `SELECT `+predictionColumns+` FROM predictions
+		WHERE status = 'pending' ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list pending predictions: %w", err)
+	}
+	return ps, nil
+}
+
+func (s *Store) queryPredictions(ctx context.Context, query string, args ...any) ([]*mlsvc.Prediction, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ps := []*mlsvc.Prediction{}
+	for rows.Next() {
+		p, err := scanPrediction(rows)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
+}
+
+func scanPrediction(row scanner) (*mlsvc.Prediction, error) {
+	var p mlsvc.Prediction
+	var status string
+	var cost, delay, created, updated int64
+	err := row.Scan(&p.ID, &p.UserID, &p.ModelID, &status, &cost, &p.Rows, &delay, &p.Error, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	p.Status, p.Cost, p.Delay = mlsvc.Status(status), mlsvc.Cents(cost), time.Duration(delay)
+	p.CreatedAt, p.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &p, nil
+}
+
+// CompletePrediction marks a pending prediction completed at at. EConflict
+// if it is not pending, ENotFound if it does not exist.
+func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE predictions SET status = 'completed', updated_at = ? WHERE id = ? AND status = 'pending'`,
+			nanos(at), id)
+		if err != nil {
+			return fmt.Errorf("complete prediction %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("complete prediction %s: %w", id, err)
+		} else if n == 0 {
+			return notPending(ctx, tx, id)
+		}
+		return nil
+	})
+}
+
+// FailPrediction marks a pending prediction failed with reason and refunds
+// its cost, in one transaction. EConflict if it is not pending (so the
+// refund happens once), ENotFound if it does not exist.
+func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var userID string
+		var cost int64
+		err := tx.QueryRowContext(ctx, `
+			UPDATE predictions SET status = 'failed', error = ?, updated_at = ?
+			WHERE id = ? AND status = 'pending'
+			RETURNING user_id, cost`,
+			reason, nanos(at), id).Scan(&userID, &cost)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notPending(ctx, tx, id)
+		}
+		if err != nil {
+			return fmt.Errorf("fail prediction %s: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE users SET balance = balance + ? WHERE id = ?`, cost, userID)
+		if err != nil {
+			return fmt.Errorf("refund prediction %s to user %s: %w", id, userID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("refund prediction %s to user %s: %d users updated (%v)", id, userID, n, err)
+		}
+		return nil
+	})
+}
+
+// notPending explains why a prediction could not leave the pending state.
+func notPending(ctx context.Context, tx *sql.Tx, id string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM predictions WHERE id = ?`, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
+	}
+	if err != nil {
+		return fmt.Errorf("read prediction %s: %w", id, err)
+	}
+	return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is %s, not pending", id, status)
+}
+
+// Helpers.
+
+// inTx runs f in a write transaction (BEGIN IMMEDIATE, from the DSN) and
+// commits it if f returns nil.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// sqliteCode returns the extended result code of a SQLite error, 0 for nil
+// and -1 for another error.
+func sqliteCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return -1
+}
+
+// nanos is t as unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// A cursor is the position of the last prediction of a page: base64 of
+// "<created_at nanos>:<id>". Clients must treat it as opaque.
+func encodeCursor(at int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
+}
+
+func decodeCursor(cursor string) (at int64, id string, err error) {
+	bad := mlsvc.Errorf(mlsvc.EInvalid, "invalid page cursor")
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, "", bad
+	}
+	n, id, ok := strings.Cut(string(raw), ":")
+	if !ok || id == "" {
+		return 0, "", bad
+	}
+	at, err = strconv.ParseInt(n, 10, 64)
+	if err != nil {
+		return 0, "", bad
+	}
+	return at, id, nil
+}

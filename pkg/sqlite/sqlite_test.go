@@ -1,0 +1,135 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/sqlite"
+	"mlsvc/pkg/storetest"
+)
+
+func openFile(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) mlsvc.Store {
+		return openFile(t, filepath.Join(t.TempDir(), "mlsvc.db"))
+	})
+}
+
+func TestMemoryStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) mlsvc.Store {
+		return openFile(t, ":memory:")
+	})
+}
+
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mlsvc.db")
+	ctx := t.Context()
+	at := time.Date(2025, 6, 1, 12, 0, 0, 123_456_789, time.UTC)
+
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	u := &mlsvc.User{ID: "u1", Firstname: "Ann", Username: "Ann", PasswordHash: "h", Balance: 10_00, CreatedAt: at}
+	m := &mlsvc.Model{ID: "risk", Name: "Risk", Cost: 1_50, File: "models/risk.json", Format: "linear",
+		Features: []string{"feature_0"}, Metric: "r2", Score: 0.5, CreatedAt: at}
+	p := &mlsvc.Prediction{ID: "p1", UserID: "u1", ModelID: "risk", Status: mlsvc.StatusPending,
+		Cost: 1_50, Rows: 2, Delay: 3 * time.Second, CreatedAt: at, UpdatedAt: at}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if err := s.PutModel(ctx, m); err != nil {
+		t.Fatalf("PutModel: %v", err)
+	}
+	if _, err := s.CreatePrediction(ctx, p); err != nil {
+		t.Fatalf("CreatePrediction: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = openFile(t, path)
+	got, err := s.UserByUsername(ctx, "ann")
+	if err != nil {
+		t.Fatalf("UserByUsername after reopen: %v", err)
+	}
+	if got.ID != "u1" || got.Balance != 8_50 || !got.CreatedAt.Equal(at) {
+		t.Errorf("user after reopen = %+v, want id u1, balance 850, created %s", got, at)
+	}
+	if _, err := s.Model(ctx, "risk"); err != nil {
+		t.Errorf("Model after reopen: %v", err)
+	}
+	pending, err := s.PendingPredictions(ctx)
+	if err != nil {
+		t.Fatalf("PendingPredictions after reopen: %v", err)
+	}
+	if len(pending) != 1 || pending[0].ID != "p1" || !pending[0].CreatedAt.Equal(at) {
+		t.Errorf("pending after reopen = %v, want [p1] created %s (nanoseconds kept)", pending, at)
+	}
+	err = s.CreateUser(ctx, &mlsvc.User{ID: "u2", Username: "ANN", CreatedAt: at})
+	if code := mlsvc.ErrorCode(err); code != mlsvc.EConflict {
+		t.Errorf("CreateUser(ANN) after reopen: code %q (%v), want %q", code, err, mlsvc.EConflict)
+	}
+}
+
+func TestFileSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mlsvc.db")
+	openFile(t, path)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	var version int
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || version != 1 {
+		t.Errorf("journal_mode %q, user_version %d; want wal, 1", mode, version)
+	}
+}
+
+func TestOpenNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mlsvc.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err := sqlite.Open(path); err == nil {
+		s.Close()
+		t.Fatal("Open of a database from a newer version succeeded, want an error")
+	}
+}
+
+func TestOpenBadPath(t *testing.T) {
+	for _, path := range []string{"", "a?b", filepath.Join(t.TempDir(), "no", "such", "dir", "x.db")} {
+		if s, err := sqlite.Open(path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", path)
+		}
+	}
+}
