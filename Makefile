@@ -16,13 +16,15 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-# The state machine: asl-validator, executions under aws-local-stepfunctions
-# with stub Lambdas, then with the real Go handlers under aws-lambda-rie.
+# The state machine: asl-validator and executions under aws-local-stepfunctions
+# with stub Lambdas; then with the Go handlers, and end to end with the real
+# inference and failure bootstraps, under aws-lambda-rie on DynamoDB Local.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 test-infra:
 	cd infra && npm ci --no-audit --no-fund && npm test
 	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
-	MLSVC_RIE=$(CURDIR)/.cache/bin/aws-lambda-rie $(GO) test -count=1 -run '^TestWorkflowUnderRIE$$' ./pkg/stepfn/
+	MLSVC_RIE=$(CURDIR)/.cache/bin/aws-lambda-rie scripts/dynamodb-local.sh run -- \
+		$(GO) test -count=1 -run '^(TestWorkflowUnderRIE|TestEndToEnd)$$' ./pkg/stepfn/
 
 # Model runtime speed: Go's Predict per format vs scikit-learn's predict (same rows).
 bench-models:

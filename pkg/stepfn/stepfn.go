@@ -1,0 +1,81 @@
+// Package stepfn runs the prediction workflow on AWS Step Functions: Workflow
+// starts one execution of the state machine in infra/statemachine.asl.json per
+// prediction, and Inference and Failure are the Lambda handlers its two Task
+// states invoke.
+//
+// The contract with the state machine:
+//
+//   - execution name: the prediction id, so a prediction runs at most once;
+//   - execution input: ExecutionInput, {"prediction_id", "delay_seconds"};
+//   - Inference: InferenceInput → InferenceOutput, or a *PredictionFailed
+//     error (Lambda errorType "PredictionFailed") that is never retried,
+//     or any other error, which is retried and then caught;
+//   - Failure: FailureInput, the prediction id and the caught error at
+//     $.error → FailureOutput.
+package stepfn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"mlsvc/pkg/mlsvc"
+)
+
+// ExecutionInput is the input of an execution: the Wait state reads
+// delay_seconds, the Inference state passes prediction_id on.
+type ExecutionInput struct {
+	PredictionID string `json:"prediction_id"`
+	DelaySeconds int    `json:"delay_seconds"`
+}
+
+// Workflow is an mlsvc.Workflow that starts Step Functions executions.
+type Workflow struct {
+	client *sfn.Client
+	arn    string
+}
+
+var _ mlsvc.Workflow = (*Workflow)(nil)
+
+// New returns a Workflow that starts executions of the state machine
+// stateMachineARN.
+func New(client *sfn.Client, stateMachineARN string) *Workflow {
+	return &Workflow{client: client, arn: stateMachineARN}
+}
+
+// Start starts the execution named p.ID. An execution of that name that
+// already exists means an earlier call started it: Start returns nil.
+func (w *Workflow) Start(ctx context.Context, p *mlsvc.Prediction) error {
+	input, err := json.Marshal(ExecutionInput{PredictionID: p.ID, DelaySeconds: delaySeconds(p.Delay)})
+	if err != nil {
+		return fmt.Errorf("stepfn: encode input of %s: %w", p.ID, err)
+	}
+	_, err = w.client.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(w.arn),
+		Name:            aws.String(p.ID),
+		Input:           aws.String(string(input)),
+	})
+	var exists *types.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stepfn: start execution %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// delaySeconds rounds d up to whole seconds, the Wait state's unit, so the
+// wait is never shorter than asked.
+func delaySeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
