@@ -1,0 +1,109 @@
+// The API client: same-origin fetch with HTTP Basic credentials kept in
+// sessionStorage only (gone when the tab closes, never in the URL or in
+// localStorage). Every request says X-Requested-With: fetch so that a 401
+// does not make the browser open its own sign-in popup.
+
+const KEY = 'mlsvc.credentials';
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.name = 'ApiError';
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export function getCredentials() {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return null;
+    const c = JSON.parse(raw);
+    return typeof c?.username === 'string' && typeof c?.password === 'string' ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+export function setCredentials(username, password) {
+  sessionStorage.setItem(KEY, JSON.stringify({ username, password }));
+}
+
+export function clearCredentials() {
+  sessionStorage.removeItem(KEY);
+}
+
+function basic({ username, password }) {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `Basic ${btoa(bin)}`;
+}
+
+let onUnauthorized = () => {};
+
+// setUnauthorizedHandler registers what to do when stored credentials stop
+// working (a 401 on an authenticated call that did not pass its own).
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn;
+}
+
+async function detailOf(res) {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text);
+    if (typeof body?.detail === 'string' && body.detail) return body.detail;
+    if (Array.isArray(body?.detail)) return body.detail.map((d) => d?.msg ?? JSON.stringify(d)).join('; ');
+  } catch {
+    // not JSON: fall through
+  }
+  if (res.status === 413) return 'The request is too large (over 6 MB).';
+  return `The server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}.`;
+}
+
+// request calls the API. auth: true uses the stored credentials; an object
+// {username, password} uses those (sign-in); false sends none.
+export async function request(method, path, { body, auth = true } = {}) {
+  const headers = { Accept: 'application/json', 'X-Requested-With': 'fetch' };
+  const creds = auth === true ? getCredentials() : auth || null;
+  if (auth === true && !creds) {
+    onUnauthorized();
+    throw new ApiError(401, 'Please sign in.');
+  }
+  if (creds) headers.Authorization = basic(creds);
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch (e) {
+    throw new ApiError(0, `Cannot reach the server (${e.message}). Check your connection and try again.`);
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, await detailOf(res));
+    if (res.status === 401 && auth === true) onUnauthorized(err);
+    throw err;
+  }
+  if (res.status === 204) return null;
+  try {
+    return await res.json();
+  } catch {
+    throw new ApiError(res.status, 'The server sent a response that is not JSON.');
+  }
+}
+
+export const api = {
+  register: (firstname, username, password) =>
+    request('POST', '/users', { body: { firstname, username, password }, auth: false }),
+  me: (creds) => request('GET', '/users/me', { auth: creds ?? true }),
+  topUp: (amount) => request('POST', '/account/topup', { body: { amount } }),
+  models: () => request('GET', '/models', { auth: false }),
+  predict: (modelID, inputData) => request('POST', '/predict', { body: { model_id: modelID, input_data: inputData } }),
+  prediction: (id) => request('GET', `/predict/${encodeURIComponent(id)}`),
+  predictions: () => request('GET', '/predictions'),
+};

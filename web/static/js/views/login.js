@@ -1,0 +1,64 @@
+// Sign in: checks the credentials with GET /users/me before keeping them.
+
+import { add, h } from '../dom.js';
+import { busy, errorRegion, field, pageHeading, showError } from './common.js';
+
+export function render(root, { flash, signIn }) {
+  const username = field({
+    id: 'login-username',
+    label: 'Username',
+    input: h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
+  });
+  const password = field({
+    id: 'login-password',
+    label: 'Password',
+    input: h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true }),
+  });
+  for (const f of [username, password]) {
+    f.input.addEventListener('input', () => {
+      if (f.input.value) f.setError('');
+    });
+  }
+  const error = errorRegion('login-error');
+  error.hidden = true;
+  const submit = h('button', { type: 'submit', class: 'button primary', id: 'login-submit' }, 'Sign in');
+
+  const form = h(
+    'form',
+    { class: 'card form narrow', novalidate: true, 'aria-labelledby': 'login-title' },
+    username.el,
+    password.el,
+    error,
+    h('div', { class: 'actions' }, submit),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showError(error, null);
+    username.setError(username.input.value.trim() ? '' : 'Enter your username.');
+    password.setError(password.input.value ? '' : 'Enter your password.');
+    if (!username.input.value.trim()) return username.input.focus();
+    if (!password.input.value) return password.input.focus();
+    try {
+      await busy(submit, 'Signing in…', () => signIn(username.input.value.trim(), password.input.value));
+    } catch (err) {
+      showError(error, err);
+      password.input.select();
+      password.input.focus();
+    }
+  });
+
+  const heading = pageHeading('Sign in');
+  heading.id = 'login-title';
+  add(
+    root,
+    h(
+      'div',
+      { class: 'auth' },
+      heading,
+      h('p', { class: 'lead' }, 'Run paid predictions with published models and download the results as CSV.'),
+      flash ? h('p', { class: ['notice', `notice-${flash.kind}`], role: 'status' }, flash.text) : null,
+      form,
+      h('p', { class: 'aside' }, 'No account yet? ', h('a', { href: '#/register', id: 'to-register' }, 'Create one'), ' — or ', h('a', { href: '#/models' }, 'look at the models'), ' first.'),
+    ),
+  );
+}
