@@ -2,30 +2,107 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: run test test-unit lint build bench-models test-infra
+.PHONY: run test test-go test-node test-e2e lint build bench-models aws-setup test-aws bench-coldstart
 
 run:
 	$(GO) run ./cmd/mlsvc serve
 
-test: lint test-unit
+# Every test. With Java and Node.js present (CI has them), the Go tests run
+# inside DynamoDB Local's loopback-only network namespace with the Lambda
+# runtime emulator, so the AWS adapters and the real bootstraps are tested
+# too; without them those suites skip with a message (and fail under CI=true).
+test: lint test-go test-node test-e2e
 
-test-unit:
-	$(GO) test ./...
+test-go:
+	@if command -v java >/dev/null && command -v node >/dev/null; then \
+		$(MAKE) --no-print-directory aws-setup && \
+		MLSVC_RIE=$$(scripts/lambda-rie.sh path) MLSVC_LAMBDA_BIN=$(LAMBDA_HOST_BIN) \
+			scripts/dynamodb-local.sh run -- $(GO) test -count=1 ./...; \
+	else \
+		echo "java or node missing: the DynamoDB Local and Lambda emulator suites skip"; \
+		$(GO) test -count=1 ./...; \
+	fi
+
+# The state machine under asl-validator and aws-local-stepfunctions, and the
+# web UI's unit tests.
+test-node:
+	cd infra && npm ci --no-audit --no-fund && npm test
+	cd e2e && npm ci --no-audit --no-fund && node --test unit/
+
+# The web UI end to end in Debian's Chromium against `mlsvc serve`.
+test-e2e:
+	cd e2e && npm ci --no-audit --no-fund && node run.mjs
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-# The state machine: asl-validator and executions under aws-local-stepfunctions
-# with stub Lambdas; then with the Go handlers, and end to end with the real
-# inference and failure bootstraps, under aws-lambda-rie on DynamoDB Local.
-RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
-test-infra:
-	cd infra && npm ci --no-audit --no-fund && npm test
-	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
-	MLSVC_RIE=$(CURDIR)/.cache/bin/aws-lambda-rie scripts/dynamodb-local.sh run -- \
-		$(GO) test -count=1 -run '^(TestWorkflowUnderRIE|TestEndToEnd)$$' ./pkg/stepfn/
-
 # Model runtime speed: Go's Predict per format vs scikit-learn's predict (same rows).
 bench-models:
 	GO=$(GO) ./tools/bench_models.sh
+
+# --- AWS Lambda -------------------------------------------------------------
+# One bootstrap per directory of functions/, deployed by template.yaml. `sam
+# build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; `make build`
+# builds them all into bin/<name>/bootstrap and prints their sizes.
+LAMBDA_FUNCTIONS := authorizer register me topup models predict prediction download predictions web inference failure
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS)
+LAMBDA_MAX_BYTES := 12582912 # 12 MiB per stripped arm64 bootstrap
+
+build:
+	$(GO) build ./...
+	@for f in $(LAMBDA_FUNCTIONS); do \
+		$(LAMBDA_BUILD) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
+		size=$$(stat -c %s bin/$$f/bootstrap); \
+		awk -v f="bin/$$f/bootstrap" -v s=$$size 'BEGIN { printf "%-26s %9d bytes  %5.2f MiB\n", f, s, s / 1048576 }'; \
+		if [ $$size -gt $(LAMBDA_MAX_BYTES) ]; then echo "bin/$$f/bootstrap is over $(LAMBDA_MAX_BYTES) bytes" >&2; exit 1; fi; \
+	done
+
+build-AuthorizerFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
+build-RegisterFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/register
+build-MeFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/me
+build-TopUpFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/topup
+build-ModelsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/models
+build-PredictFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/predict
+build-PredictionFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/prediction
+build-DownloadFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/download
+build-PredictionsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/predictions
+build-WebFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/web
+build-InferenceFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/inference
+build-FailureFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/failure
+
+# The real bootstraps, built for this machine, under aws-lambda-rie against
+# DynamoDB Local (in its loopback-only network namespace, with the tests),
+# an in-process S3 and the state machine; plus the DynamoDB store's suite.
+LAMBDA_HOST_BIN := $(CURDIR)/.cache/lambda-host
+aws-setup:
+	cd infra && npm ci --no-audit --no-fund
+	scripts/dynamodb-local.sh install
+	scripts/lambda-rie.sh install >/dev/null
+	@for f in $(LAMBDA_FUNCTIONS); do \
+		CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(LAMBDA_HOST_BIN)/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+test-aws: aws-setup
+	MLSVC_RIE=$$(scripts/lambda-rie.sh path) MLSVC_LAMBDA_BIN=$(LAMBDA_HOST_BIN) \
+		scripts/dynamodb-local.sh run -- $(GO) test -count=1 ./test/aws/ ./pkg/dynamo/
+
+# Each bootstrap's init time (cold start) under aws-lambda-rie, as
+# "COLDSTART <name> init_ms=<x>" lines.
+bench-coldstart: aws-setup
+	@set -o pipefail; MLSVC_RIE=$$(scripts/lambda-rie.sh path) MLSVC_LAMBDA_BIN=$(LAMBDA_HOST_BIN) \
+		scripts/dynamodb-local.sh run -- $(GO) test -count=1 -run '^TestColdStart$$' -v ./test/aws/ \
+		| tee $(CURDIR)/.cache/coldstart.log | grep -E '^(COLDSTART|--- FAIL|FAIL|ok)'

@@ -1,0 +1,315 @@
+// Package lambdafn wires the ML Service into AWS Lambda functions: it reads
+// the function's environment, builds the AWS SDK clients and the domain
+// Service once per cold start, and adapts the HTTP API's routes and the
+// authorizer to Lambda handlers (the state machine's tasks are pkg/stepfn's).
+// Each functions/<name>/main.go is a few lines that call it and lambda.Start.
+//
+// Environment of every function (template.yaml sets it):
+//
+//	TABLE_USERS, TABLE_USERNAMES, TABLE_MODELS, TABLE_PREDICTIONS  DynamoDB tables
+//	BUCKET             S3 bucket of inputs, results, CSVs and model files
+//	STATE_MACHINE_ARN  the prediction workflow (only the predict function starts it)
+//	MLSVC_DELAY        workflow wait, "10s-25s" (default) or a fixed "0s"
+//	MLSVC_BCRYPT_COST  password hashing cost (default bcrypt's, 10)
+//
+// Local emulators are reached through the SDK's own settings:
+// AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_SFN
+// (or AWS_ENDPOINT_URL), plus S3_FORCE_PATH_STYLE=true for S3 emulators that
+// need path-style addressing.
+package lambdafn
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"mlsvc/pkg/dynamo"
+	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/s3blob"
+	"mlsvc/pkg/stepfn"
+)
+
+// Env is a function's configuration, read from its environment.
+type Env struct {
+	Tables          dynamo.Tables
+	Bucket          string // "" in functions without Options.Blobs
+	StateMachineARN string // "" in functions without Options.Workflow
+	Delay           Delay
+	BcryptCost      int // 0: bcrypt's default
+	S3PathStyle     bool
+}
+
+// ReadEnv reads an Env with getenv (os.Getenv in a function). The four
+// tables are required; the bucket and the state machine are checked by the
+// functions that use them.
+func ReadEnv(getenv func(string) string) (Env, error) {
+	e := Env{
+		Tables: dynamo.Tables{
+			Users:       getenv("TABLE_USERS"),
+			Usernames:   getenv("TABLE_USERNAMES"),
+			Models:      getenv("TABLE_MODELS"),
+			Predictions: getenv("TABLE_PREDICTIONS"),
+		},
+		Bucket:          getenv("BUCKET"),
+		StateMachineARN: getenv("STATE_MACHINE_ARN"),
+	}
+	var missing []string
+	for name, v := range map[string]string{
+		"TABLE_USERS": e.Tables.Users, "TABLE_USERNAMES": e.Tables.Usernames,
+		"TABLE_MODELS": e.Tables.Models, "TABLE_PREDICTIONS": e.Tables.Predictions,
+	} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return Env{}, fmt.Errorf("lambdafn: environment variables not set: %s", strings.Join(missing, ", "))
+	}
+	var err error
+	if e.Delay, err = ParseDelay(cmp.Or(getenv("MLSVC_DELAY"), "10s-25s")); err != nil {
+		return Env{}, fmt.Errorf("lambdafn: MLSVC_DELAY: %w", err)
+	}
+	if s := getenv("MLSVC_BCRYPT_COST"); s != "" {
+		if e.BcryptCost, err = strconv.Atoi(s); err != nil || e.BcryptCost < 4 || e.BcryptCost > 31 {
+			return Env{}, fmt.Errorf("lambdafn: MLSVC_BCRYPT_COST=%q: want an integer from 4 to 31", s)
+		}
+	}
+	if s := getenv("S3_FORCE_PATH_STYLE"); s != "" {
+		if e.S3PathStyle, err = strconv.ParseBool(s); err != nil {
+			return Env{}, fmt.Errorf("lambdafn: S3_FORCE_PATH_STYLE=%q: want true or false", s)
+		}
+	}
+	return e, nil
+}
+
+// Options says what one function needs beyond the DynamoDB store. What a
+// function leaves out is not linked into its binary: the S3 and Step
+// Functions clients, the model files.
+type Options struct {
+	// Blobs builds the blob storage, S3 for functions that read or write
+	// inputs, results or model files; nil for the others, whose Service
+	// then fails any blob access.
+	Blobs func(aws.Config, Env) (mlsvc.Blobs, error)
+	// Workflow builds the prediction workflow, StepFunctions for the
+	// function that starts predictions; nil for the others.
+	Workflow func(aws.Config, Env) (mlsvc.Workflow, error)
+	// Builtin holds the published models' files (models.Files): inference
+	// reads them when a model's file is not in the bucket, and with Catalog
+	// the cold start publishes those not in the table yet.
+	Builtin fs.FS
+	// Catalog returns the catalog entries of the Builtin files
+	// (models.Catalog). It parses every file, which takes longer than a
+	// whole cold start should, so it is called only when a file's model is
+	// not published yet: once, after the first deployment.
+	Catalog func() ([]*mlsvc.Model, error)
+	Logger  *slog.Logger
+}
+
+// coldStartTimeout bounds the AWS calls of a cold start; Lambda allows 10 s
+// for the whole init phase.
+const coldStartTimeout = 8 * time.Second
+
+// NewService builds the SDK clients and the Service of one function from
+// its environment. It is called once per cold start.
+func NewService(ctx context.Context, opts Options) (*mlsvc.Service, error) {
+	env, err := ReadEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := AWSConfig()
+	if err != nil {
+		return nil, err
+	}
+	var blobs mlsvc.Blobs = noBlobs{}
+	if opts.Blobs != nil {
+		if blobs, err = opts.Blobs(cfg, env); err != nil {
+			return nil, err
+		}
+	}
+	var workflow mlsvc.Workflow = noWorkflow{}
+	if opts.Workflow != nil {
+		if workflow, err = opts.Workflow(cfg, env); err != nil {
+			return nil, err
+		}
+	}
+	svc := mlsvc.New(mlsvc.Config{
+		Store:      dynamo.NewStore(newDynamoDB(cfg), env.Tables),
+		Blobs:      blobs,
+		Workflow:   workflow,
+		Builtin:    opts.Builtin,
+		Delay:      env.Delay.Pick,
+		BcryptCost: env.BcryptCost,
+		Logger:     opts.Logger,
+	})
+	if opts.Catalog != nil {
+		ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
+		defer cancel()
+		if err := publish(ctx, svc, opts); err != nil {
+			return nil, fmt.Errorf("lambdafn: publish the built-in models: %w", err)
+		}
+	}
+	return svc, nil
+}
+
+// publish publishes the built-in models when a file of opts.Builtin has no
+// model in the table: a model's file is models/<name>.json, whose base name
+// is what Service looks up in Builtin.
+func publish(ctx context.Context, svc *mlsvc.Service, opts Options) error {
+	files, err := fs.Glob(opts.Builtin, "*.json")
+	if err != nil {
+		return err
+	}
+	published, err := svc.Models(ctx)
+	if err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(published))
+	for _, m := range published {
+		have[path.Base(m.File)] = true
+	}
+	if !slices.ContainsFunc(files, func(f string) bool { return !have[f] }) {
+		return nil
+	}
+	catalog, err := opts.Catalog()
+	if err != nil {
+		return err
+	}
+	return svc.Seed(ctx, catalog)
+}
+
+// AWSConfig returns the SDK configuration of a function from its
+// environment: AWS_REGION, the credentials Lambda sets (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; sam local and the tests set
+// them too) and the endpoint variables AWS_ENDPOINT_URL[_<SERVICE>], which
+// each client resolves from the environment source.
+//
+// config.LoadDefaultConfig would do the same in Lambda, but its full
+// credential chain (shared files, SSO, STS, IMDS) adds about 1.3 MB to
+// every binary, and shared-file lookups to every cold start, for nothing.
+func AWSConfig() (aws.Config, error) {
+	env, err := config.NewEnvConfig()
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("lambdafn: AWS environment: %w", err)
+	}
+	if env.Region == "" {
+		return aws.Config{}, errors.New("lambdafn: AWS_REGION is not set")
+	}
+	if !env.Credentials.HasKeys() {
+		return aws.Config{}, errors.New("lambdafn: AWS credentials are not set (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+	}
+	cfg := aws.NewConfig()
+	cfg.Region = env.Region
+	cfg.Credentials = credentials.StaticCredentialsProvider{Value: env.Credentials}
+	cfg.ConfigSources = []any{env}
+	if env.BaseEndpoint != "" {
+		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
+	}
+	return *cfg, nil
+}
+
+func newDynamoDB(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		// DynamoDB Local sends no CRC32 the SDK accepts; AWS always does.
+		o.DisableValidateResponseChecksum = customEndpoint("DYNAMODB")
+	})
+}
+
+// S3 is the Options.Blobs of functions that use the bucket BUCKET.
+func S3(cfg aws.Config, env Env) (mlsvc.Blobs, error) {
+	if env.Bucket == "" {
+		return nil, errors.New("lambdafn: environment variable not set: BUCKET")
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = env.S3PathStyle })
+	return s3blob.New(client, s3.NewPresignClient(client), env.Bucket), nil
+}
+
+// StepFunctions is the Options.Workflow of the function that starts
+// executions of the state machine STATE_MACHINE_ARN.
+func StepFunctions(cfg aws.Config, env Env) (mlsvc.Workflow, error) {
+	if env.StateMachineARN == "" {
+		return nil, errors.New("lambdafn: environment variable not set: STATE_MACHINE_ARN")
+	}
+	return stepfn.New(sfn.NewFromConfig(cfg), env.StateMachineARN), nil
+}
+
+// customEndpoint reports whether the SDK is pointed at an endpoint other
+// than AWS's for the service with this environment suffix.
+func customEndpoint(service string) bool {
+	return os.Getenv("AWS_ENDPOINT_URL_"+service) != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+}
+
+// noBlobs and noWorkflow stand in for what a function was built without
+// (Options): its routes never reach them, and were one to, it fails loudly
+// (a prediction that cannot start is failed and refunded by the Service).
+type (
+	noBlobs    struct{}
+	noWorkflow struct{}
+)
+
+var errNotWired = errors.New("lambdafn: this function was built without it (see lambdafn.Options)")
+
+func (noBlobs) Put(context.Context, string, string, io.Reader) error { return errNotWired }
+func (noBlobs) Get(context.Context, string) (io.ReadCloser, error)   { return nil, errNotWired }
+func (noBlobs) URL(context.Context, string, string, time.Duration) (string, error) {
+	return "", errNotWired
+}
+func (noWorkflow) Start(context.Context, *mlsvc.Prediction) error { return errNotWired }
+
+// Delay is the workflow's wait: a fixed duration or a uniform random one in
+// [Min, Max].
+type Delay struct{ Min, Max time.Duration }
+
+// ParseDelay reads "10s-25s", "1s-2s" or a fixed "0s".
+func ParseDelay(s string) (Delay, error) {
+	bad := fmt.Errorf("delay %q: want a duration like 10s or a range like 10s-25s", s)
+	lo, hi, isRange := strings.Cut(strings.TrimSpace(s), "-")
+	minimum, err := time.ParseDuration(lo)
+	if err != nil {
+		return Delay{}, bad
+	}
+	maximum := minimum
+	if isRange {
+		if maximum, err = time.ParseDuration(hi); err != nil {
+			return Delay{}, bad
+		}
+	}
+	if minimum < 0 || maximum < minimum {
+		return Delay{}, fmt.Errorf("delay %q: the range must be non-negative and ascending", s)
+	}
+	return Delay{minimum, maximum}, nil
+}
+
+// Pick returns a delay in the range in whole seconds, as the state
+// machine's Wait state counts them.
+func (d Delay) Pick() time.Duration {
+	v := d.Min
+	if d.Max > d.Min {
+		v += rand.N(d.Max - d.Min + 1)
+	}
+	return v.Round(time.Second)
+}
+
+// NewLogger returns the JSON logger of a function, on stderr, which Lambda
+// sends to CloudWatch Logs.
+func NewLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}

@@ -1,0 +1,333 @@
+package lambdafn
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/crypto/bcrypt"
+
+	"mlsvc/pkg/mlsvc"
+)
+
+// fakeStore is an mlsvc.Store whose methods the tests set; any other
+// method panics (the embedded nil interface).
+type fakeStore struct {
+	mlsvc.Store
+	userByUsername func(string) (*mlsvc.User, error)
+	userByID       func(string) (*mlsvc.User, error)
+	models         func() ([]*mlsvc.Model, error)
+	model          func(string) (*mlsvc.Model, error)
+	putModel       func(*mlsvc.Model) error
+}
+
+func (f *fakeStore) UserByUsername(_ context.Context, name string) (*mlsvc.User, error) {
+	return f.userByUsername(name)
+}
+func (f *fakeStore) UserByID(_ context.Context, id string) (*mlsvc.User, error) {
+	return f.userByID(id)
+}
+func (f *fakeStore) Models(context.Context) ([]*mlsvc.Model, error)           { return f.models() }
+func (f *fakeStore) Model(_ context.Context, id string) (*mlsvc.Model, error) { return f.model(id) }
+func (f *fakeStore) PutModel(_ context.Context, m *mlsvc.Model) error         { return f.putModel(m) }
+
+func TestReadEnv(t *testing.T) {
+	full := map[string]string{
+		"TABLE_USERS": "u", "TABLE_USERNAMES": "n", "TABLE_MODELS": "m", "TABLE_PREDICTIONS": "p",
+		"BUCKET": "b", "STATE_MACHINE_ARN": "arn", "MLSVC_DELAY": "1s-3s", "MLSVC_BCRYPT_COST": "6",
+		"S3_FORCE_PATH_STYLE": "true",
+	}
+	with := func(k, v string) func(string) string {
+		return func(name string) string {
+			if name == k {
+				return v
+			}
+			return full[name]
+		}
+	}
+	e, err := ReadEnv(with("", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Tables.Users != "u" || e.Tables.Usernames != "n" || e.Tables.Models != "m" || e.Tables.Predictions != "p" ||
+		e.Bucket != "b" || e.StateMachineARN != "arn" || e.Delay != (Delay{time.Second, 3 * time.Second}) ||
+		e.BcryptCost != 6 || !e.S3PathStyle {
+		t.Errorf("ReadEnv = %+v", e)
+	}
+	if e, err := ReadEnv(with("MLSVC_DELAY", "")); err != nil || e.Delay != (Delay{10 * time.Second, 25 * time.Second}) {
+		t.Errorf("default delay = %+v, %v; want 10s-25s", e.Delay, err)
+	}
+	for _, c := range []struct{ name, value, wantErr string }{
+		{"TABLE_MODELS", "", "TABLE_MODELS"},
+		{"TABLE_USERS", "", "TABLE_USERS"},
+		{"MLSVC_DELAY", "soon", "MLSVC_DELAY"},
+		{"MLSVC_DELAY", "5s-1s", "ascending"},
+		{"MLSVC_BCRYPT_COST", "99", "MLSVC_BCRYPT_COST"},
+		{"S3_FORCE_PATH_STYLE", "yes please", "S3_FORCE_PATH_STYLE"},
+	} {
+		if _, err := ReadEnv(with(c.name, c.value)); err == nil || !strings.Contains(err.Error(), c.wantErr) {
+			t.Errorf("ReadEnv with %s=%q: error %v, want one naming %s", c.name, c.value, err, c.wantErr)
+		}
+	}
+	// The bucket and the state machine are checked by what uses them.
+	if _, err := S3(awsConfigForTest(), Env{}); err == nil || !strings.Contains(err.Error(), "BUCKET") {
+		t.Errorf("S3 without a bucket: %v, want an error naming BUCKET", err)
+	}
+	if _, err := StepFunctions(awsConfigForTest(), Env{}); err == nil || !strings.Contains(err.Error(), "STATE_MACHINE_ARN") {
+		t.Errorf("StepFunctions without an ARN: %v, want an error naming STATE_MACHINE_ARN", err)
+	}
+}
+
+func TestAWSConfig(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
+	t.Setenv("AWS_SESSION_TOKEN", "TOKEN")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	cfg, err := AWSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || cfg.Region != "eu-west-1" || creds.AccessKeyID != "AKID" || creds.SecretAccessKey != "SECRET" || creds.SessionToken != "TOKEN" {
+		t.Errorf("AWSConfig: region %q, credentials %+v, %v", cfg.Region, creds, err)
+	}
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	if _, err := AWSConfig(); err == nil {
+		t.Error("AWSConfig without a region: no error")
+	}
+}
+
+// TestEndpoints: template.yaml declares the endpoint variables empty (for
+// sam local's env.json to fill); empty means AWS's own endpoints.
+func TestEndpoints(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	for _, c := range []struct {
+		endpoint string
+		local    bool
+	}{{"", false}, {"http://127.0.0.1:8001", true}} {
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", c.endpoint)
+		cfg, err := AWSConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := newDynamoDB(cfg).Options()
+		got := aws.ToString(o.BaseEndpoint)
+		if got != c.endpoint || o.DisableValidateResponseChecksum != c.local {
+			t.Errorf("AWS_ENDPOINT_URL_DYNAMODB=%q: BaseEndpoint %q, checksums off %v; want %q, %v",
+				c.endpoint, got, o.DisableValidateResponseChecksum, c.endpoint, c.local)
+		}
+	}
+}
+
+func awsConfigForTest() aws.Config { return aws.Config{Region: "us-east-1"} }
+
+func TestDelay(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		min, max time.Duration
+	}{
+		{"0s", 0, 0},
+		{"12s", 12 * time.Second, 12 * time.Second},
+		{" 10s-25s ", 10 * time.Second, 25 * time.Second},
+	} {
+		d, err := ParseDelay(c.in)
+		if err != nil || d.Min != c.min || d.Max != c.max {
+			t.Errorf("ParseDelay(%q) = %+v, %v; want %v-%v", c.in, d, err, c.min, c.max)
+		}
+		for range 50 {
+			if p := d.Pick(); p < c.min || p > c.max || p%time.Second != 0 {
+				t.Fatalf("%+v.Pick() = %v, want whole seconds in [%v, %v]", d, p, c.min, c.max)
+			}
+		}
+	}
+	for _, bad := range []string{"", "ten", "10s-", "-5s", "3s-1s"} {
+		if _, err := ParseDelay(bad); err == nil {
+			t.Errorf("ParseDelay(%q): no error", bad)
+		}
+	}
+}
+
+func basic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+func newService(t *testing.T, store mlsvc.Store) *mlsvc.Service {
+	t.Helper()
+	return mlsvc.New(mlsvc.Config{Store: store, Blobs: noBlobs{}, Workflow: noWorkflow{}, BcryptCost: bcrypt.MinCost})
+}
+
+func TestAuthorizer(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("password one"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := &mlsvc.User{ID: "u-1", Username: "ann", PasswordHash: string(hash)}
+	down := false
+	store := &fakeStore{userByUsername: func(name string) (*mlsvc.User, error) {
+		switch {
+		case down:
+			return nil, context.DeadlineExceeded
+		case strings.EqualFold(name, "ann"):
+			return ann, nil
+		}
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "no user %s", name)
+	}}
+	authorize := Authorizer(newService(t, store), nil)
+	request := func(header string) events.APIGatewayV2CustomAuthorizerV2Request {
+		return events.APIGatewayV2CustomAuthorizerV2Request{
+			Version: "2.0", Type: "REQUEST", RouteKey: "GET /users/me",
+			IdentitySource: []string{header}, Headers: map[string]string{"authorization": header},
+		}
+	}
+	for _, c := range []struct {
+		name, header string
+		userID       string
+	}{
+		{"valid", basic("ann", "password one"), "u-1"},
+		{"username in another case", basic("ANN", "password one"), "u-1"},
+		{"wrong password", basic("ann", "password two"), ""},
+		{"unknown user", basic("bob", "password one"), ""},
+		{"not Basic", "Bearer abc", ""},
+		{"empty", "", ""},
+	} {
+		resp, err := authorize(context.Background(), request(c.header))
+		if err != nil {
+			t.Errorf("%s: error %v", c.name, err)
+			continue
+		}
+		got, _ := resp.Context[UserIDKey].(string)
+		if !resp.IsAuthorized || got != c.userID {
+			t.Errorf("%s: %+v, want authorized with user_id %q", c.name, resp, c.userID)
+		}
+		if c.userID == "" && resp.Context != nil {
+			t.Errorf("%s: context %v, want none", c.name, resp.Context)
+		}
+	}
+	// Only the identity source, as API Gateway may send it.
+	req := request(basic("ann", "password one"))
+	req.Headers = nil
+	if resp, err := authorize(context.Background(), req); err != nil || resp.Context[UserIDKey] != "u-1" {
+		t.Errorf("identity source only: %+v, %v", resp, err)
+	}
+	// A store failure is an error (API Gateway answers 500 and caches nothing), not a denial.
+	down = true
+	if _, err := authorize(context.Background(), request(basic("ann", "password one"))); err == nil {
+		t.Error("store down: no error")
+	}
+}
+
+func TestRoute(t *testing.T) {
+	store := &fakeStore{userByID: func(id string) (*mlsvc.User, error) {
+		if id == "u-1" {
+			return &mlsvc.User{ID: "u-1", Firstname: "Ann", Username: "ann", Balance: 12_50}, nil
+		}
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
+	}}
+	handle := Route(newService(t, store), "me", nil)
+	event := func(auth map[string]any) events.APIGatewayV2HTTPRequest {
+		ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET /users/me", RawPath: "/users/me"}
+		ev.RequestContext.HTTP.Method = http.MethodGet
+		ev.RequestContext.HTTP.Path = "/users/me"
+		if auth != nil {
+			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: auth}
+		}
+		return ev
+	}
+	for _, c := range []struct {
+		name   string
+		auth   map[string]any
+		status int
+		body   string
+	}{
+		{"authorized", map[string]any{UserIDKey: "u-1"}, 200, `"balance":12.5`},
+		{"no authorizer context", nil, 401, `"detail":`},
+		{"authorizer without user", map[string]any{}, 401, `"detail":`},
+		{"user id of the wrong type", map[string]any{UserIDKey: 7}, 401, `"detail":`},
+	} {
+		resp, err := handle(context.Background(), event(c.auth))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if resp.StatusCode != c.status || !strings.Contains(resp.Body, c.body) {
+			t.Errorf("%s: %d %s, want %d with %s", c.name, resp.StatusCode, resp.Body, c.status, c.body)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Route of an unknown name did not panic")
+		}
+	}()
+	Route(newService(t, store), "no-such-route", nil)
+}
+
+func TestPublish(t *testing.T) {
+	builtin := fstest.MapFS{"lr.json": {}, "rf.json": {}}
+	catalog := []*mlsvc.Model{
+		{ID: "lr", Name: "Linear", Cost: 10_00, File: "models/lr.json"},
+		{ID: "rf", Name: "Forest", Cost: 15_00, File: "models/rf.json"},
+	}
+	for _, c := range []struct {
+		name      string
+		published []*mlsvc.Model
+		parses    int
+		puts      []string
+	}{
+		{"first deployment", nil, 1, []string{"lr", "rf"}},
+		{"one missing", catalog[:1], 1, []string{"rf"}},
+		{"all published", catalog, 0, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var puts []string
+			have := map[string]*mlsvc.Model{}
+			for _, m := range c.published {
+				have[m.ID] = m
+			}
+			store := &fakeStore{
+				models: func() ([]*mlsvc.Model, error) { return c.published, nil },
+				model: func(id string) (*mlsvc.Model, error) {
+					if m := have[id]; m != nil {
+						return m, nil
+					}
+					return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
+				},
+				putModel: func(m *mlsvc.Model) error { puts = append(puts, m.ID); return nil },
+			}
+			parses := 0
+			opts := Options{Builtin: builtin, Catalog: func() ([]*mlsvc.Model, error) { parses++; return catalog, nil }}
+			if err := publish(context.Background(), newService(t, store), opts); err != nil {
+				t.Fatal(err)
+			}
+			if parses != c.parses || strings.Join(puts, ",") != strings.Join(c.puts, ",") {
+				t.Errorf("catalog parsed %d times, published %v; want %d and %v", parses, puts, c.parses, c.puts)
+			}
+		})
+	}
+}
+
+func TestNotWired(t *testing.T) {
+	// A function built without S3 or Step Functions fails loudly if it ever
+	// reaches them; it never panics.
+	if err := (noBlobs{}).Put(context.Background(), "k", "text/plain", strings.NewReader("x")); err == nil {
+		t.Error("noBlobs.Put: no error")
+	}
+	if _, err := (noBlobs{}).Get(context.Background(), "k"); err == nil {
+		t.Error("noBlobs.Get: no error")
+	}
+	if _, err := (noBlobs{}).URL(context.Background(), "k", "f", time.Minute); err == nil {
+		t.Error("noBlobs.URL: no error")
+	}
+	if err := (noWorkflow{}).Start(context.Background(), &mlsvc.Prediction{}); err == nil {
+		t.Error("noWorkflow.Start: no error")
+	}
+}

@@ -1,0 +1,289 @@
+package awstest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// call is one AWS request of a function, as IAM authorizes it.
+type call struct {
+	fn       string // the function's name in functions/
+	action   string // IAM action, e.g. dynamodb:GetItem
+	table    string // DynamoDB table (its real name)
+	index    string // DynamoDB index, "" for the table
+	key      string // S3 object key, "" for the bucket itself
+	resource string // any other resource, e.g. the state machine's ARN
+}
+
+// recorder serves h on loopback for function fn, recording the calls that
+// h reports, and returns its URL.
+func (st *stack) recorder(fn string, h func(record func(call), w http.ResponseWriter, r *http.Request)) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(func(c call) {
+			c.fn = fn
+			st.mu.Lock()
+			st.calls = append(st.calls, c)
+			st.mu.Unlock()
+		}, w, r)
+	}))
+	st.t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// dynamoRecorder forwards DynamoDB requests to endpoint and records the
+// actions IAM checks for them: a TransactWriteItems is a PutItem,
+// UpdateItem, DeleteItem or ConditionCheckItem per item and table.
+func dynamoRecorder(endpoint string) func(func(call), http.ResponseWriter, *http.Request) {
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		panic(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	return func(record func(call), w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
+		var in struct {
+			TableName     string
+			IndexName     string
+			TransactItems []map[string]struct{ TableName string }
+			RequestItems  map[string]json.RawMessage
+		}
+		json.Unmarshal(body, &in)
+		switch op {
+		case "TransactWriteItems", "TransactGetItems":
+			for _, item := range in.TransactItems {
+				for kind, it := range item {
+					action := map[string]string{
+						"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+						"ConditionCheck": "ConditionCheckItem", "Get": "GetItem",
+					}[kind]
+					record(call{action: "dynamodb:" + action, table: it.TableName})
+				}
+			}
+		case "BatchGetItem", "BatchWriteItem":
+			for table := range in.RequestItems {
+				record(call{action: "dynamodb:" + op, table: table})
+			}
+		default:
+			record(call{action: "dynamodb:" + op, table: in.TableName, index: in.IndexName})
+		}
+		proxy.ServeHTTP(w, r)
+	}
+}
+
+// s3Recorder serves S3 requests (path-style) with h and records them. A GET
+// or HEAD that finds no object also needs s3:ListBucket: without it S3
+// answers 403, not 404, and a missing key is not told from a forbidden one.
+func s3Recorder(h http.Handler) func(func(call), http.ResponseWriter, *http.Request) {
+	return func(record func(call), w http.ResponseWriter, r *http.Request) {
+		_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		switch {
+		case key == "" && r.Method == http.MethodGet:
+			record(call{action: "s3:ListBucket"})
+		case r.Method == http.MethodPut:
+			record(call{action: "s3:PutObject", key: key})
+		case r.Method == http.MethodDelete:
+			record(call{action: "s3:DeleteObject", key: key})
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
+			record(call{action: "s3:GetObject", key: key})
+			if sw.status == http.StatusNotFound {
+				record(call{action: "s3:ListBucket"})
+			}
+		default:
+			record(call{action: "s3:" + r.Method + "?", key: key})
+		}
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// sfnRecorder serves Step Functions requests with h and records them.
+func sfnRecorder(h http.Handler) func(func(call), http.ResponseWriter, *http.Request) {
+	return func(record func(call), w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct{ StateMachineArn string }
+		json.Unmarshal(body, &in)
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
+		record(call{action: "states:" + op, resource: in.StateMachineArn})
+		h.ServeHTTP(w, r)
+	}
+}
+
+// grant is one Allow of an inline policy statement of a function in
+// template.yaml, with its resource in the terms of the calls.
+type grant struct {
+	action string
+	kind   string         // "table", "index", "bucket", "object", "statemachine"
+	name   string         // logical id of the table, bucket or state machine
+	index  string         // for kind index ("*": any)
+	object *regexp.Regexp // for kind object: the key pattern
+}
+
+// grants returns the Allow grants of each function of the template, by its
+// directory name in functions/.
+func grants(t *testing.T, tpl cfnTemplate, targets map[string]string) map[string][]grant {
+	t.Helper()
+	out := map[string][]grant{}
+	for id, dir := range targets {
+		for _, p := range list(get(tpl.resource(id), "Properties", "Policies")) {
+			for _, s := range list(get(p, "Statement")) {
+				if str(get(s, "Effect")) != "Allow" {
+					continue
+				}
+				for _, a := range list(get(s, "Action")) {
+					for _, r := range list(get(s, "Resource")) {
+						g, ok := parseResource(r)
+						if !ok {
+							t.Errorf("%s: resource %v is of a form this check does not know", id, r)
+							continue
+						}
+						g.action = str(a)
+						out[dir] = append(out[dir], g)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+var subARN = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\.Arn\}(/.*)?$`)
+
+// parseResource reads the resource forms template.yaml uses: !GetAtt X.Arn,
+// !Ref X, !Sub "${X.Arn}/index/<name>" and !Sub "${X.Arn}/<key pattern>".
+func parseResource(r any) (grant, bool) {
+	if ga := list(get(r, "Fn::GetAtt")); len(ga) == 2 && str(ga[1]) == "Arn" {
+		return grant{kind: "arn", name: str(ga[0])}, true
+	}
+	if ref := str(get(r, "Ref")); ref != "" {
+		return grant{kind: "ref", name: ref}, true
+	}
+	m := subARN.FindStringSubmatch(str(get(r, "Fn::Sub")))
+	if m == nil {
+		return grant{}, false
+	}
+	if idx, ok := strings.CutPrefix(m[2], "/index/"); ok {
+		return grant{kind: "index", name: m[1], index: idx}, true
+	}
+	pattern := "^" + strings.ReplaceAll(regexp.QuoteMeta(strings.TrimPrefix(m[2], "/")), `\*`, ".*") + "$"
+	return grant{kind: "object", name: m[1], object: regexp.MustCompile(pattern)}, true
+}
+
+// checkPolicies fails the test for every AWS call a function made that its
+// policy in template.yaml does not allow, and logs grants no call used.
+func (st *stack) checkPolicies() {
+	t := st.t
+	st.mu.Lock()
+	calls := append([]call(nil), st.calls...)
+	st.mu.Unlock()
+	if len(calls) == 0 {
+		return
+	}
+	tpl := loadTemplate(t)
+	targets := buildTargets(t, tpl)
+	byFn := grants(t, tpl, targets)
+	genv := get(map[string]any(tpl), "Globals", "Function", "Environment", "Variables")
+	tableID := map[string]string{ // real table name → logical id
+		st.tables.Users:       str(get(genv, "TABLE_USERS", "Ref")),
+		st.tables.Usernames:   str(get(genv, "TABLE_USERNAMES", "Ref")),
+		st.tables.Models:      str(get(genv, "TABLE_MODELS", "Ref")),
+		st.tables.Predictions: str(get(genv, "TABLE_PREDICTIONS", "Ref")),
+	}
+	bucketID := str(get(genv, "BUCKET", "Ref"))
+	var machineID string
+	for id, dir := range targets {
+		if dir == "predict" {
+			machineID = str(get(tpl.functionEnv(id)["STATE_MACHINE_ARN"], "Ref"))
+		}
+	}
+
+	type grantKey struct {
+		fn string
+		i  int
+	}
+	used := map[grantKey]bool{}
+	seen := map[call]bool{}
+	for _, c := range calls {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		allowed := false
+		for i, g := range byFn[c.fn] {
+			if g.action != c.action {
+				continue
+			}
+			var ok bool
+			switch {
+			case c.table != "" && c.index == "":
+				ok = g.kind == "arn" && g.name == tableID[c.table]
+			case c.table != "":
+				ok = g.kind == "index" && g.name == tableID[c.table] && (g.index == c.index || g.index == "*")
+			case strings.HasPrefix(c.action, "s3:") && c.key == "":
+				ok = g.kind == "arn" && g.name == bucketID
+			case strings.HasPrefix(c.action, "s3:"):
+				ok = g.kind == "object" && g.name == bucketID && g.object.MatchString(c.key)
+			case c.resource == stateMachineARN:
+				ok = g.kind == "ref" && g.name == machineID
+			}
+			if ok {
+				allowed = true
+				used[grantKey{c.fn, i}] = true
+			}
+		}
+		if !allowed {
+			t.Errorf("functions/%s called %s on %s, which its policy in template.yaml does not allow",
+				c.fn, c.action, describe(c))
+		}
+	}
+	var unused []string
+	for fn, gs := range byFn {
+		if !st.ran[fn] {
+			continue // not run by this test
+		}
+		for i, g := range gs {
+			if !used[grantKey{fn, i}] {
+				unused = append(unused, fn+": "+g.action+" on "+g.name+g.index)
+			}
+		}
+	}
+	sort.Strings(unused)
+	if len(unused) > 0 {
+		t.Logf("grants no call of this test used (fine for paths it does not take):\n  %s", strings.Join(unused, "\n  "))
+	}
+}
+
+func describe(c call) string {
+	switch {
+	case c.index != "":
+		return "table " + c.table + " index " + c.index
+	case c.table != "":
+		return "table " + c.table
+	case c.key != "":
+		return "s3://" + bucket + "/" + c.key
+	case c.resource != "":
+		return c.resource
+	}
+	return "s3://" + bucket
+}
