@@ -298,21 +298,14 @@ func (a *API) models(w http.ResponseWriter, r *http.Request, _ string) error {
 }
 
 func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) error {
-	var req struct {
-		ModelID   json.RawMessage `json:"model_id"`
-		InputData json.RawMessage `json:"input_data"`
+	var p *mlsvc.Prediction
+	var err error
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/csv") {
+		// CSV rows as the body, the model in the query: POST /predict?model_id=rf
+		p, err = a.svc.RequestPredictionCSV(r.Context(), userID, r.URL.Query().Get("model_id"), r.Body)
+	} else {
+		p, err = a.predictJSON(r, userID)
 	}
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	modelID, err := idString(req.ModelID)
-	if err != nil {
-		return err
-	}
-	if len(req.InputData) == 0 || string(req.InputData) == "null" {
-		return mlsvc.Errorf(mlsvc.EInvalid, `field "input_data" is required: an object or an array of objects`)
-	}
-	p, err := a.svc.RequestPrediction(r.Context(), userID, modelID, req.InputData)
 	if err != nil {
 		return err
 	}
@@ -325,6 +318,24 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 		DelaySeconds float64      `json:"delay_seconds"`
 	}{p.ID, p.Status, fmt.Sprintf("prediction accepted: %d rows, charged %s", p.Rows, p.Cost), p.Rows, p.Cost, p.Delay.Seconds()})
 	return nil
+}
+
+func (a *API) predictJSON(r *http.Request, userID string) (*mlsvc.Prediction, error) {
+	var req struct {
+		ModelID   json.RawMessage `json:"model_id"`
+		InputData json.RawMessage `json:"input_data"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	modelID, err := idString(req.ModelID)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.InputData) == 0 || string(req.InputData) == "null" {
+		return nil, mlsvc.Errorf(mlsvc.EInvalid, `field "input_data" is required: an object or an array of objects`)
+	}
+	return a.svc.RequestPrediction(r.Context(), userID, modelID, req.InputData)
 }
 
 // idString accepts a model id as a JSON string, or as a number for clients

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -378,8 +379,8 @@ func TestBadInput(t *testing.T) {
 		{"model_id wrong type", c, "POST", "/predict", `{"model_id":{},"input_data":` + row("5") + `}`, 400, "model_id"},
 		{"missing input_data", c, "POST", "/predict", `{"model_id":"lr"}`, 400, "input_data"},
 		{"input_data a string", c, "POST", "/predict", `{"model_id":"lr","input_data":"x"}`, 400, "input_data"},
-		{"missing feature", c, "POST", "/predict", `{"model_id":"lr","input_data":[` + row("5") + `,{"feature_0":1}]}`, 400, "row 1"},
-		{"feature a string", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`"5"`) + `}`, 400, "feature_4"},
+		{"missing feature", c, "POST", "/predict", `{"model_id":"lr","input_data":[` + row("5") + `,{"feature_0":1}]}`, 400, "input_data[1].feature_1: missing"},
+		{"feature a string", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`"5"`) + `}`, 400, "input_data.feature_4: not a number"},
 		{"feature NaN string", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`"NaN"`) + `}`, 400, "feature_4"},
 		{"NaN literal", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`NaN`) + `}`, 400, "JSON"},
 		{"Infinity literal", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`Infinity`) + `}`, 400, "JSON"},
@@ -417,5 +418,60 @@ func TestBadInput(t *testing.T) {
 	}
 	if got := c.balance(); got != "1000" {
 		t.Errorf("balance = %s after bad requests, want 1000", got)
+	}
+}
+
+// TestCSVSubmission: rows posted as CSV give the same numbers as the model
+// runtime on that CSV; a bad cell names its row and column.
+func TestCSVSubmission(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{})
+	c := a.register("gina", "100")
+	sample, err := os.ReadFile("../../models/sample_data.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(query, body string) (int, string, string) {
+		req, _ := http.NewRequest("POST", a.srv.URL+"/predict"+query, strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/csv")
+		req.SetBasicAuth(c.user, c.pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r struct {
+			PredictionID string `json:"prediction_id"`
+			Detail       string
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&r)
+		return resp.StatusCode, r.PredictionID, r.Detail
+	}
+	code, id, detail := post("?model_id=cb", string(sample))
+	if code != 202 {
+		t.Fatalf("POST CSV: %d %s", code, detail)
+	}
+	p := c.wait(id)
+	if p.Status != "completed" {
+		t.Fatalf("status %s (%s)", p.Status, p.Error)
+	}
+	data, _ := models.Files.ReadFile("cb.json")
+	pm, _ := model.Parse(data)
+	rows, err := model.ParseCSVRows(bytes.NewReader(sample), pm.Features(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(p.OutputData.Predictions), fmt.Sprint(pm.PredictRows(rows)); got != want {
+		t.Errorf("output_data = %s, want %s", got, want)
+	}
+
+	bad := "feature_0,feature_1,feature_2,feature_3,feature_4\n1,2,3,4,5\n1,2,x,4,5\n"
+	if code, _, detail := post("?model_id=cb", bad); code != 400 || detail != `CSV row 2, column "feature_2": not a number` {
+		t.Errorf("bad CSV: %d %q", code, detail)
+	}
+	if code, _, detail := post("", string(sample)); code != 400 || !strings.Contains(detail, "model_id") {
+		t.Errorf("CSV without model_id: %d %q", code, detail)
+	}
+	if got := c.balance(); got != "80" {
+		t.Errorf("balance = %s, want 80 (one charge of 20)", got)
 	}
 }

@@ -265,23 +265,85 @@ type Input = json.RawMessage
 // the workflow. The charge and the prediction are one atomic step; if the
 // workflow cannot start, the prediction fails and the charge is refunded.
 func (s *Service) RequestPrediction(ctx context.Context, userID, modelID string, input Input) (*Prediction, error) {
+	m, err := s.publishedModel(ctx, modelID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := model.ParseJSONRows(input, m.Features, MaxRows)
+	if err != nil {
+		return nil, inputError(err, input)
+	}
+	return s.request(ctx, userID, m, rows.N, input)
+}
+
+// RequestPredictionCSV is RequestPrediction for rows given as CSV with a
+// header. They are kept as JSON: feature columns as numbers, other columns
+// as strings.
+func (s *Service) RequestPredictionCSV(ctx context.Context, userID, modelID string, csv io.Reader) (*Prediction, error) {
+	m, err := s.publishedModel(ctx, modelID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := model.ParseCSVRows(csv, m.Features, MaxRows)
+	if err != nil {
+		var re *model.RowError
+		switch {
+		case errors.Is(err, model.ErrTooManyRows):
+			return nil, inputError(err, nil)
+		case errors.As(err, &re) && re.Field != "":
+			return nil, &Error{Code: EInvalid, Message: fmt.Sprintf("CSV row %d, column %q: %s", re.Row+1, re.Field, re.Reason), Err: err}
+		case errors.As(err, &re):
+			return nil, &Error{Code: EInvalid, Message: fmt.Sprintf("CSV row %d: %s", re.Row+1, re.Reason), Err: err}
+		default:
+			return nil, &Error{Code: EInvalid, Message: "CSV: " + err.Error(), Err: err}
+		}
+	}
+	input, err := rowsJSON(rows)
+	if err != nil {
+		return nil, err
+	}
+	return s.request(ctx, userID, m, rows.N, input)
+}
+
+// rowsJSON writes parsed rows as a JSON array of objects.
+func rowsJSON(rows *model.Rows) ([]byte, error) {
+	isFeature := map[string]int{}
+	for k, f := range rows.Features {
+		isFeature[f] = k
+	}
+	objects := make([]map[string]any, rows.N)
+	nf := len(rows.Features)
+	for i := range objects {
+		obj := make(map[string]any, len(rows.Columns))
+		for j, col := range rows.Columns {
+			if k, ok := isFeature[col]; ok {
+				obj[col] = rows.X[i*nf+k]
+			} else {
+				obj[col] = rows.Cells[i][j]
+			}
+		}
+		objects[i] = obj
+	}
+	return json.Marshal(objects)
+}
+
+func (s *Service) publishedModel(ctx context.Context, modelID string) (*Model, error) {
 	if modelID == "" {
 		return nil, Errorf(EInvalid, "model_id is required")
 	}
 	m, err := s.store.Model(ctx, modelID)
 	if ErrorCode(err) == ENotFound {
 		return nil, Errorf(ENotFound, "model %q not found", modelID)
-	} else if err != nil {
-		return nil, err
 	}
-	rows, err := model.ParseJSONRows(input, m.Features, MaxRows)
-	if err != nil {
-		return nil, inputError(err)
-	}
+	return m, err
+}
+
+// request stores the validated rows, charges for them and starts the workflow.
+func (s *Service) request(ctx context.Context, userID string, m *Model, n int, input []byte) (*Prediction, error) {
 	now := s.now().UTC()
 	p := &Prediction{
 		ID: s.newID(), UserID: userID, ModelID: m.ID, Status: StatusPending,
-		Cost: m.Cost, Rows: rows.N, Delay: s.delay(), CreatedAt: now, UpdatedAt: now,
+		Cost: m.Cost, Rows: n, Delay: s.delay(), CreatedAt: now, UpdatedAt: now,
 	}
 	// Input first: a charged prediction always has its rows.
 	if err := s.blobs.Put(ctx, InputKey(p.ID), "application/json", bytes.NewReader(input)); err != nil {
@@ -306,12 +368,24 @@ func (s *Service) RequestPrediction(ctx context.Context, userID, modelID string,
 }
 
 // inputError turns a row parsing error into an EInvalid or ETooLarge error
-// that names the row and field.
-func inputError(err error) error {
+// that names the row and field as a path into the request:
+// input_data[3].feature_2, or input_data.feature_2 for a single object.
+func inputError(err error, input []byte) error {
 	if errors.Is(err, model.ErrTooManyRows) {
 		return &Error{Code: ETooLarge, Message: fmt.Sprintf("input_data has more than %d rows", MaxRows), Err: err}
 	}
-	return &Error{Code: EInvalid, Message: "input_data: " + err.Error(), Err: err}
+	var re *model.RowError
+	if !errors.As(err, &re) {
+		return &Error{Code: EInvalid, Message: "input_data: " + err.Error(), Err: err}
+	}
+	path := fmt.Sprintf("input_data[%d]", re.Row)
+	if t := bytes.TrimLeft(input, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		path = "input_data"
+	}
+	if re.Field != "" {
+		path += "." + re.Field
+	}
+	return &Error{Code: EInvalid, Message: path + ": " + re.Reason, Err: err}
 }
 
 // PermanentError marks an inference failure that retrying cannot fix: the
