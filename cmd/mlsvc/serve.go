@@ -43,19 +43,20 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	app, err := local.Open(ctx, local.Config{
 		DataDir: *dataDir, Delay: d, Catalog: catalog, Builtin: models.Files,
-		Web: web.Handler(), Logger: log,
+		BaseURL: env("MLSVC_PUBLIC_URL", "http://"+ln.Addr().String()), Web: web.Handler(), Logger: log,
 	})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           app.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

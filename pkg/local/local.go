@@ -32,6 +32,9 @@ type Config struct {
 	Catalog []*mlsvc.Model
 	// Builtin holds the catalog's model files.
 	Builtin fs.FS
+	// BaseURL, such as http://127.0.0.1:8000, makes download URLs absolute;
+	// empty leaves them root-relative.
+	BaseURL string
 	// Web serves the UI at "/"; optional.
 	Web        http.Handler
 	BcryptCost int
@@ -65,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := localblob.New(filepath.Join(cfg.DataDir, "blobs"), "/blobs/")
+	blobs, err := localblob.New(filepath.Join(cfg.DataDir, "blobs"), strings.TrimSuffix(cfg.BaseURL, "/")+"/blobs/")
 	if err != nil {
 		store.Close()
 		return nil, err
