@@ -37,13 +37,13 @@ import (
 // Service whose Workflow is this package's, against a fake Step Functions
 // API that hands the execution input to the state machine.
 //
-// Run by `make test-infra`, inside scripts/dynamodb-local.sh run, which sets
+// Run by `make test`, inside scripts/dynamodb-local.sh run, which sets
 // MLSVC_DYNAMODB_ENDPOINT. Without MLSVC_RIE or that endpoint it skips.
 func TestEndToEnd(t *testing.T) {
 	rie := needRIE(t)
 	endpoint := os.Getenv("MLSVC_DYNAMODB_ENDPOINT")
 	if endpoint == "" {
-		t.Skip("MLSVC_DYNAMODB_ENDPOINT is not set: run under scripts/dynamodb-local.sh run (make test-infra does)")
+		skipOrFail(t, "MLSVC_DYNAMODB_ENDPOINT is not set: run under scripts/dynamodb-local.sh run (make test does)")
 	}
 	ctx := t.Context()
 	bin := buildFunctions(t, "inference", "failure")

@@ -18,18 +18,29 @@ import (
 
 // The tests in this file and e2e_test.go run infra/statemachine.asl.json
 // with infra/test/run-workflow.mjs (aws-local-stepfunctions), its Task
-// states invoking Lambda bootstraps under aws-lambda-rie. `make test-infra`
+// states invoking Lambda bootstraps under aws-lambda-rie. `make test`
 // runs them with MLSVC_RIE set to the emulator it installs; without
 // MLSVC_RIE they skip.
 
-// needRIE returns the aws-lambda-rie binary, or skips t.
+// needRIE returns the aws-lambda-rie binary, or skips t (fails it when
+// CI=true or MLSVC_STRICT=1).
 func needRIE(t *testing.T) string {
 	t.Helper()
 	rie := os.Getenv("MLSVC_RIE")
 	if rie == "" {
-		t.Skip("MLSVC_RIE (path of aws-lambda-rie) is not set: `make test-infra` sets it")
+		skipOrFail(t, "MLSVC_RIE (path of aws-lambda-rie) is not set: `make test` sets it")
 	}
 	return rie
+}
+
+// skipOrFail skips t on a laptop without an emulator, but fails it where
+// nothing may skip (CI).
+func skipOrFail(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1" {
+		t.Fatal(why + " (required when CI=true or MLSVC_STRICT=1)")
+	}
+	t.Skip(why)
 }
 
 // TestWorkflowUnderRIE runs the state machine with this test binary as the
