@@ -1,9 +1,15 @@
 // Package models holds the three published models: their files, embedded in
-// the binary, and their catalog entries (name, price, description).
+// the binary, and their catalog entries (name, price, description, format,
+// features, quality).
+//
+// The catalog is kept in catalog.json, generated from the files by
+// `go test ./models -update`, so that functions that only publish models do
+// not carry the model files in their binaries.
 package models
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 
 	"mlsvc/pkg/mlsvc"
@@ -15,6 +21,9 @@ import (
 //go:embed lr.json rf.json cb.json
 var Files embed.FS
 
+//go:embed catalog.json
+var catalogJSON []byte
+
 var published = []struct {
 	id, name    string
 	cost        mlsvc.Cents
@@ -25,10 +34,39 @@ var published = []struct {
 	{"cb", "Premium Analysis Model", 20_00, "Expected annual loss rate of a loan, in %, by gradient-boosted oblivious trees (CatBoost format): the most accurate."},
 }
 
-// Catalog returns the published models, with format, features and quality
-// read from their files.
+// entry is a catalog.json record.
+type entry struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	CostCents   int64    `json:"cost_cents"`
+	Description string   `json:"description"`
+	File        string   `json:"file"`
+	Format      string   `json:"format"`
+	Features    []string `json:"features"`
+	Metric      string   `json:"metric"`
+	Score       float64  `json:"score"`
+}
+
+// Catalog returns the published models as catalog.json lists them.
 func Catalog() ([]*mlsvc.Model, error) {
-	out := make([]*mlsvc.Model, 0, len(published))
+	var entries []entry
+	if err := json.Unmarshal(catalogJSON, &entries); err != nil {
+		return nil, fmt.Errorf("models: catalog.json: %w", err)
+	}
+	out := make([]*mlsvc.Model, len(entries))
+	for i, e := range entries {
+		out[i] = &mlsvc.Model{
+			ID: e.ID, Name: e.Name, Cost: mlsvc.Cents(e.CostCents), Description: e.Description,
+			File: e.File, Format: e.Format, Features: e.Features, Metric: e.Metric, Score: e.Score,
+		}
+	}
+	return out, nil
+}
+
+// catalogFromFiles builds the catalog from the model files: the source of
+// catalog.json.
+func catalogFromFiles() ([]entry, error) {
+	out := make([]entry, 0, len(published))
 	for _, p := range published {
 		data, err := Files.ReadFile(p.id + ".json")
 		if err != nil {
@@ -39,9 +77,10 @@ func Catalog() ([]*mlsvc.Model, error) {
 			return nil, fmt.Errorf("built-in model %s: %w", p.id, err)
 		}
 		m := mlsvc.Describe(pm)
-		m.ID, m.Name, m.Cost, m.Description = p.id, p.name, p.cost, p.description
-		m.File = "models/" + p.id + ".json"
-		out = append(out, m)
+		out = append(out, entry{
+			ID: p.id, Name: p.name, CostCents: int64(p.cost), Description: p.description,
+			File: "models/" + p.id + ".json", Format: m.Format, Features: m.Features, Metric: m.Metric, Score: m.Score,
+		})
 	}
 	return out, nil
 }

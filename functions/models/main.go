@@ -17,7 +17,7 @@ import (
 func main() {
 	log := lambdafn.NewLogger()
 	svc, err := lambdafn.NewService(context.Background(), lambdafn.Options{
-		Builtin: models.Files, Catalog: models.Catalog, Logger: log,
+		Catalog: models.Catalog, Logger: log,
 	})
 	if err != nil {
 		log.Error("cold start failed", "err", err)

@@ -18,7 +18,7 @@ func main() {
 	log := lambdafn.NewLogger()
 	svc, err := lambdafn.NewService(context.Background(), lambdafn.Options{
 		Blobs: lambdafn.S3, Workflow: lambdafn.StepFunctions,
-		Builtin: models.Files, Catalog: models.Catalog, Logger: log,
+		Catalog: models.Catalog, Logger: log,
 	})
 	if err != nil {
 		log.Error("cold start failed", "err", err)

@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,13 +112,10 @@ type Options struct {
 	// function that starts predictions; nil for the others.
 	Workflow func(aws.Config, Env) (mlsvc.Workflow, error)
 	// Builtin holds the published models' files (models.Files): inference
-	// reads them when a model's file is not in the bucket, and with Catalog
-	// the cold start publishes those not in the table yet.
+	// reads them when a model's file is not in the bucket.
 	Builtin fs.FS
-	// Catalog returns the catalog entries of the Builtin files
-	// (models.Catalog). It parses every file, which takes longer than a
-	// whole cold start should, so it is called only when a file's model is
-	// not published yet: once, after the first deployment.
+	// Catalog returns the published models' catalog entries
+	// (models.Catalog); the cold start publishes those not in the table yet.
 	Catalog func() ([]*mlsvc.Model, error)
 	Logger  *slog.Logger
 }
@@ -170,11 +166,10 @@ func NewService(ctx context.Context, opts Options) (*mlsvc.Service, error) {
 	return svc, nil
 }
 
-// publish publishes the built-in models when a file of opts.Builtin has no
-// model in the table: a model's file is models/<name>.json, whose base name
-// is what Service looks up in Builtin.
+// publish publishes the catalog's models that are not in the table yet
+// (after the first deployment), leaving published ones as they are.
 func publish(ctx context.Context, svc *mlsvc.Service, opts Options) error {
-	files, err := fs.Glob(opts.Builtin, "*.json")
+	catalog, err := opts.Catalog()
 	if err != nil {
 		return err
 	}
@@ -184,14 +179,10 @@ func publish(ctx context.Context, svc *mlsvc.Service, opts Options) error {
 	}
 	have := make(map[string]bool, len(published))
 	for _, m := range published {
-		have[path.Base(m.File)] = true
+		have[m.ID] = true
 	}
-	if !slices.ContainsFunc(files, func(f string) bool { return !have[f] }) {
+	if !slices.ContainsFunc(catalog, func(m *mlsvc.Model) bool { return !have[m.ID] }) {
 		return nil
-	}
-	catalog, err := opts.Catalog()
-	if err != nil {
-		return err
 	}
 	return svc.Seed(ctx, catalog)
 }
