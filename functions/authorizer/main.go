@@ -4,20 +4,14 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
+	"log/slog"
 
 	"mlsvc/pkg/lambdafn"
+	"mlsvc/pkg/mlsvc"
 )
 
 func main() {
-	log := lambdafn.NewLogger()
-	svc, err := lambdafn.NewService(context.Background(), lambdafn.Options{Logger: log})
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
-	lambda.Start(lambdafn.Authorizer(svc, log))
+	lambdafn.Start(lambdafn.Options{}, func(svc *mlsvc.Service, log *slog.Logger) any {
+		return lambdafn.Authorizer(svc, log)
+	})
 }

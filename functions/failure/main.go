@@ -3,21 +3,15 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
+	"log/slog"
 
 	"mlsvc/pkg/lambdafn"
+	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stepfn"
 )
 
 func main() {
-	log := lambdafn.NewLogger()
-	svc, err := lambdafn.NewService(context.Background(), lambdafn.Options{Logger: log})
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
-	lambda.Start(stepfn.Failure(svc))
+	lambdafn.Start(lambdafn.Options{}, func(svc *mlsvc.Service, log *slog.Logger) any {
+		return stepfn.Failure(svc)
+	})
 }

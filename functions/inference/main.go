@@ -4,22 +4,16 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
+	"log/slog"
 
 	"mlsvc/models"
 	"mlsvc/pkg/lambdafn"
+	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stepfn"
 )
 
 func main() {
-	log := lambdafn.NewLogger()
-	svc, err := lambdafn.NewService(context.Background(), lambdafn.Options{Blobs: lambdafn.S3, Builtin: models.Files, Logger: log})
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
-	lambda.Start(stepfn.Inference(svc))
+	lambdafn.Start(lambdafn.Options{Blobs: lambdafn.S3, Builtin: models.Files}, func(svc *mlsvc.Service, log *slog.Logger) any {
+		return stepfn.Inference(svc)
+	})
 }

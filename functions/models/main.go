@@ -5,23 +5,10 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"mlsvc/models"
 	"mlsvc/pkg/lambdafn"
 )
 
 func main() {
-	log := lambdafn.NewLogger()
-	svc, err := lambdafn.NewService(context.Background(), lambdafn.Options{
-		Catalog: models.Catalog, Logger: log,
-	})
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
-	lambda.Start(lambdafn.Route(svc, "models", log))
+	lambdafn.StartRoute("models", lambdafn.Options{Catalog: models.Catalog})
 }

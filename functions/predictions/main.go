@@ -3,20 +3,9 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"mlsvc/pkg/lambdafn"
 )
 
 func main() {
-	log := lambdafn.NewLogger()
-	svc, err := lambdafn.NewService(context.Background(), lambdafn.Options{Logger: log})
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
-	lambda.Start(lambdafn.Route(svc, "predictions", log))
+	lambdafn.StartRoute("predictions", lambdafn.Options{})
 }

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -303,4 +304,24 @@ func (d Delay) Pick() time.Duration {
 // sends to CloudWatch Logs.
 func NewLogger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
+
+// Start is a function's main: it builds the Service at cold start and runs
+// the Lambda handler that handler makes of it (any handler lambda.Start
+// takes). A failed cold start is logged and exits, so Lambda reports an
+// init error.
+func Start(opts Options, handler func(svc *mlsvc.Service, log *slog.Logger) any) {
+	log := NewLogger()
+	opts.Logger = log
+	svc, err := NewService(context.Background(), opts)
+	if err != nil {
+		log.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler(svc, log))
+}
+
+// StartRoute is the main of the function of the API route name.
+func StartRoute(name string, opts Options) {
+	Start(opts, func(svc *mlsvc.Service, log *slog.Logger) any { return Route(svc, name, log) })
 }
