@@ -298,16 +298,28 @@ func (a *API) models(w http.ResponseWriter, r *http.Request, _ string) error {
 }
 
 func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) error {
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 255 || strings.ContainsFunc(key, func(c rune) bool { return c < ' ' || c > '~' }) {
+		return mlsvc.Errorf(mlsvc.EInvalid, "Idempotency-Key must be at most 255 printable ASCII characters")
+	}
+	req := mlsvc.PredictionRequest{UserID: userID, IdempotencyKey: key}
 	var p *mlsvc.Prediction
+	var replayed bool
 	var err error
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/csv") {
 		// CSV rows as the body, the model in the query: POST /predict?model_id=rf
-		p, err = a.svc.RequestPredictionCSV(r.Context(), userID, r.URL.Query().Get("model_id"), r.Body)
+		req.ModelID = r.URL.Query().Get("model_id")
+		p, replayed, err = a.svc.RequestPredictionCSV(r.Context(), req, r.Body)
 	} else {
-		p, err = a.predictJSON(r, userID)
+		p, replayed, err = a.predictJSON(r, req)
 	}
 	if err != nil {
 		return err
+	}
+	message := fmt.Sprintf("prediction accepted: %d rows, charged %s", p.Rows, p.Cost)
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		message = "this request was made before with the same Idempotency-Key: not charged again"
 	}
 	writeJSON(w, http.StatusAccepted, struct {
 		PredictionID string       `json:"prediction_id"`
@@ -316,26 +328,27 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 		Rows         int          `json:"rows"`
 		Cost         mlsvc.Cents  `json:"cost"`
 		DelaySeconds float64      `json:"delay_seconds"`
-	}{p.ID, p.Status, fmt.Sprintf("prediction accepted: %d rows, charged %s", p.Rows, p.Cost), p.Rows, p.Cost, p.Delay.Seconds()})
+	}{p.ID, p.Status, message, p.Rows, p.Cost, p.Delay.Seconds()})
 	return nil
 }
 
-func (a *API) predictJSON(r *http.Request, userID string) (*mlsvc.Prediction, error) {
-	var req struct {
+func (a *API) predictJSON(r *http.Request, req mlsvc.PredictionRequest) (*mlsvc.Prediction, bool, error) {
+	var body struct {
 		ModelID   json.RawMessage `json:"model_id"`
 		InputData json.RawMessage `json:"input_data"`
 	}
-	if err := decode(r, &req); err != nil {
-		return nil, err
+	if err := decode(r, &body); err != nil {
+		return nil, false, err
 	}
-	modelID, err := idString(req.ModelID)
+	modelID, err := idString(body.ModelID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if len(req.InputData) == 0 || string(req.InputData) == "null" {
-		return nil, mlsvc.Errorf(mlsvc.EInvalid, `field "input_data" is required: an object or an array of objects`)
+	if len(body.InputData) == 0 || string(body.InputData) == "null" {
+		return nil, false, mlsvc.Errorf(mlsvc.EInvalid, `field "input_data" is required: an object or an array of objects`)
 	}
-	return a.svc.RequestPrediction(r.Context(), userID, modelID, req.InputData)
+	req.ModelID = modelID
+	return a.svc.RequestPrediction(r.Context(), req, body.InputData)
 }
 
 // idString accepts a model id as a JSON string, or as a number for clients

@@ -475,3 +475,64 @@ func TestCSVSubmission(t *testing.T) {
 		t.Errorf("balance = %s, want 80 (one charge of 20)", got)
 	}
 }
+
+// TestIdempotencyKey: retries of one request with its Idempotency-Key, even
+// concurrent ones, charge once and answer with the same prediction; the
+// same key with other rows is a new prediction.
+func TestIdempotencyKey(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{Min: time.Hour, Max: time.Hour})
+	c := a.register("hana", "100")
+	post := func(key, input string) (int, string, string) {
+		body := `{"model_id":"lr","input_data":` + input + `}`
+		req, _ := http.NewRequest("POST", a.srv.URL+"/predict", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		req.SetBasicAuth(c.user, c.pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, "", ""
+		}
+		defer resp.Body.Close()
+		var r struct {
+			PredictionID string `json:"prediction_id"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&r)
+		return resp.StatusCode, r.PredictionID, resp.Header.Get("Idempotent-Replayed")
+	}
+	ids := make([]string, 10)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, id, _ := post("order-42", rows)
+			if code != 202 {
+				t.Errorf("attempt %d: %d", i, code)
+			}
+			ids[i] = id
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("ids differ: %v", ids)
+		}
+	}
+	if code, id, replayed := post("order-42", rows); code != 202 || id != ids[0] || replayed != "true" {
+		t.Errorf("retry: %d %s replayed=%q, want 202 %s true", code, id, replayed, ids[0])
+	}
+	if got := c.balance(); got != "90" {
+		t.Errorf("balance = %s after 11 attempts, want 90 (one charge)", got)
+	}
+	other := `{"feature_0":9,"feature_1":9,"feature_2":9,"feature_3":9,"feature_4":9}`
+	if code, id, _ := post("order-42", other); code != 202 || id == ids[0] {
+		t.Errorf("same key, other rows: %d %s, want a new prediction", code, id)
+	}
+	if code, _, _ := post(strings.Repeat("k", 256), rows); code != 400 {
+		t.Errorf("overlong key: %d, want 400", code)
+	}
+	if got := c.balance(); got != "80" {
+		t.Errorf("balance = %s, want 80", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -261,48 +262,60 @@ func Describe(pm *model.Model) *Model {
 // array of objects).
 type Input = json.RawMessage
 
+// PredictionRequest says who asks for a prediction of which model.
+type PredictionRequest struct {
+	UserID  string
+	ModelID string
+	// IdempotencyKey, when set, makes a retry of the same request (same
+	// user, key, model and rows) return the first prediction instead of
+	// charging again.
+	IdempotencyKey string
+}
+
 // RequestPrediction validates the rows, charges the model's price and starts
 // the workflow. The charge and the prediction are one atomic step; if the
 // workflow cannot start, the prediction fails and the charge is refunded.
-func (s *Service) RequestPrediction(ctx context.Context, userID, modelID string, input Input) (*Prediction, error) {
-	m, err := s.publishedModel(ctx, modelID)
+// replayed reports a repeated idempotent request answered with the
+// prediction it created the first time.
+func (s *Service) RequestPrediction(ctx context.Context, req PredictionRequest, input Input) (p *Prediction, replayed bool, err error) {
+	m, err := s.publishedModel(ctx, req.ModelID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	rows, err := model.ParseJSONRows(input, m.Features, MaxRows)
 	if err != nil {
-		return nil, inputError(err, input)
+		return nil, false, inputError(err, input)
 	}
-	return s.request(ctx, userID, m, rows.N, input)
+	return s.request(ctx, req, m, rows.N, input)
 }
 
 // RequestPredictionCSV is RequestPrediction for rows given as CSV with a
 // header. They are kept as JSON: feature columns as numbers, other columns
 // as strings.
-func (s *Service) RequestPredictionCSV(ctx context.Context, userID, modelID string, csv io.Reader) (*Prediction, error) {
-	m, err := s.publishedModel(ctx, modelID)
+func (s *Service) RequestPredictionCSV(ctx context.Context, req PredictionRequest, csv io.Reader) (p *Prediction, replayed bool, err error) {
+	m, err := s.publishedModel(ctx, req.ModelID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	rows, err := model.ParseCSVRows(csv, m.Features, MaxRows)
 	if err != nil {
 		var re *model.RowError
 		switch {
 		case errors.Is(err, model.ErrTooManyRows):
-			return nil, inputError(err, nil)
+			return nil, false, inputError(err, nil)
 		case errors.As(err, &re) && re.Field != "":
-			return nil, &Error{Code: EInvalid, Message: fmt.Sprintf("CSV row %d, column %q: %s", re.Row+1, re.Field, re.Reason), Err: err}
+			return nil, false, &Error{Code: EInvalid, Message: fmt.Sprintf("CSV row %d, column %q: %s", re.Row+1, re.Field, re.Reason), Err: err}
 		case errors.As(err, &re):
-			return nil, &Error{Code: EInvalid, Message: fmt.Sprintf("CSV row %d: %s", re.Row+1, re.Reason), Err: err}
+			return nil, false, &Error{Code: EInvalid, Message: fmt.Sprintf("CSV row %d: %s", re.Row+1, re.Reason), Err: err}
 		default:
-			return nil, &Error{Code: EInvalid, Message: "CSV: " + err.Error(), Err: err}
+			return nil, false, &Error{Code: EInvalid, Message: "CSV: " + err.Error(), Err: err}
 		}
 	}
 	input, err := rowsJSON(rows)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.request(ctx, userID, m, rows.N, input)
+	return s.request(ctx, req, m, rows.N, input)
 }
 
 // rowsJSON writes parsed rows as a JSON array of objects.
@@ -339,32 +352,77 @@ func (s *Service) publishedModel(ctx context.Context, modelID string) (*Model, e
 }
 
 // request stores the validated rows, charges for them and starts the workflow.
-func (s *Service) request(ctx context.Context, userID string, m *Model, n int, input []byte) (*Prediction, error) {
+func (s *Service) request(ctx context.Context, req PredictionRequest, m *Model, n int, input []byte) (*Prediction, bool, error) {
 	now := s.now().UTC()
 	p := &Prediction{
-		ID: s.newID(), UserID: userID, ModelID: m.ID, Status: StatusPending,
+		ID: s.newID(), UserID: req.UserID, ModelID: m.ID, Status: StatusPending,
 		Cost: m.Cost, Rows: n, Delay: s.delay(), CreatedAt: now, UpdatedAt: now,
 	}
-	// Input first: a charged prediction always has its rows.
+	if req.IdempotencyKey != "" {
+		p.ID = idempotentID(req, input)
+		if first, err := s.replay(ctx, p); first != nil || err != nil {
+			return first, first != nil, err
+		}
+	}
+	// Input first: a charged prediction always has its rows. An idempotent
+	// retry racing the first request writes the same bytes.
 	if err := s.blobs.Put(ctx, InputKey(p.ID), "application/json", bytes.NewReader(input)); err != nil {
-		return nil, fmt.Errorf("store input: %w", err)
+		return nil, false, fmt.Errorf("store input: %w", err)
 	}
 	if _, err := s.store.CreatePrediction(ctx, p); err != nil {
-		if ErrorCode(err) == EInsufficient {
-			return nil, Errorf(EInsufficient, "insufficient balance: %s costs %s", m.Name, m.Cost)
+		if req.IdempotencyKey != "" {
+			// A concurrent retry may have won: its charge is the only one.
+			if first, rerr := s.replay(ctx, p); first != nil {
+				return first, true, nil
+			} else if rerr != nil {
+				return nil, false, rerr
+			}
 		}
-		return nil, err
+		if ErrorCode(err) == EInsufficient {
+			return nil, false, Errorf(EInsufficient, "insufficient balance: %s costs %s", m.Name, m.Cost)
+		}
+		return nil, false, err
 	}
-	s.log.InfoContext(ctx, "prediction requested", "prediction_id", p.ID, "user_id", userID,
+	s.log.InfoContext(ctx, "prediction requested", "prediction_id", p.ID, "user_id", p.UserID,
 		"model_id", m.ID, "rows", p.Rows, "cost", p.Cost.String(), "delay", p.Delay.String())
 	if err := s.workflow.Start(ctx, p); err != nil {
 		s.log.ErrorContext(ctx, "workflow start failed", "prediction_id", p.ID, "err", err)
 		if ferr := s.FailPrediction(context.WithoutCancel(ctx), p.ID, "the prediction could not be started"); ferr != nil {
-			return nil, fmt.Errorf("start workflow: %w; refund: %w", err, ferr)
+			return nil, false, fmt.Errorf("start workflow: %w; refund: %w", err, ferr)
 		}
-		return nil, &Error{Code: EUnavailable, Message: "the prediction could not be started; the charge was refunded", Err: err}
+		return nil, false, &Error{Code: EUnavailable, Message: "the prediction could not be started; the charge was refunded", Err: err}
 	}
-	return p, nil
+	return p, false, nil
+}
+
+// replay returns the prediction an idempotent request created before, or
+// nil if there is none.
+func (s *Service) replay(ctx context.Context, p *Prediction) (*Prediction, error) {
+	first, err := s.store.Prediction(ctx, p.ID)
+	switch {
+	case ErrorCode(err) == ENotFound:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case first.UserID != p.UserID:
+		return nil, Errorf(EConflict, "idempotency key clash; use another key")
+	}
+	return first, nil
+}
+
+// idempotentID derives a prediction id (a version 8 UUID) from the user,
+// the key, the model and the rows, so that only the very same request
+// replays: the same key with other rows is a new prediction.
+func idempotentID(req PredictionRequest, input []byte) string {
+	h := sha256.New()
+	for _, part := range []string{req.UserID, req.IdempotencyKey, req.ModelID} {
+		fmt.Fprintf(h, "%d:%s", len(part), part)
+	}
+	h.Write(input)
+	b := h.Sum(nil)
+	b[6] = b[6]&0x0f | 0x80
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // inputError turns a row parsing error into an EInvalid or ETooLarge error

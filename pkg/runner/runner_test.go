@@ -70,7 +70,7 @@ func request(t *testing.T, svc *mlsvc.Service) (*mlsvc.User, *mlsvc.Prediction) 
 	if _, err := svc.TopUp(ctx, u.ID, 15_00); err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.RequestPrediction(ctx, u.ID, "rf", []byte(`{"feature_0":0.3,"feature_1":0.7,"feature_2":12,"feature_3":60,"feature_4":20}`))
+	p, _, err := svc.RequestPrediction(ctx, mlsvc.PredictionRequest{UserID: u.ID, ModelID: "rf"}, []byte(`{"feature_0":0.3,"feature_1":0.7,"feature_2":12,"feature_3":60,"feature_4":20}`))
 	if err != nil {
 		t.Fatal(err)
 	}

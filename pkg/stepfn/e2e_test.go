@@ -128,7 +128,7 @@ func TestEndToEnd(t *testing.T) {
 	// execution input its Workflow.Start sent to Step Functions.
 	request := func(t *testing.T, modelID string) (*mlsvc.Prediction, []byte) {
 		t.Helper()
-		p, err := svc.RequestPrediction(ctx, u.ID, modelID, rows)
+		p, _, err := svc.RequestPrediction(ctx, mlsvc.PredictionRequest{UserID: u.ID, ModelID: modelID}, rows)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,8 +63,8 @@ async function detailOf(res) {
 
 // request calls the API. auth: true uses the stored credentials; an object
 // {username, password} uses those (sign-in); false sends none.
-export async function request(method, path, { body, auth = true } = {}) {
-  const headers = { Accept: 'application/json', 'X-Requested-With': 'fetch' };
+export async function request(method, path, { body, auth = true, headers: extra = {} } = {}) {
+  const headers = { Accept: 'application/json', 'X-Requested-With': 'fetch', ...extra };
   const creds = auth === true ? getCredentials() : auth || null;
   if (auth === true && !creds) {
     onUnauthorized();
@@ -103,7 +103,13 @@ export const api = {
   me: (creds) => request('GET', '/users/me', { auth: creds ?? true }),
   topUp: (amount) => request('POST', '/account/topup', { body: { amount } }),
   models: () => request('GET', '/models', { auth: false }),
-  predict: (modelID, inputData) => request('POST', '/predict', { body: { model_id: modelID, input_data: inputData } }),
+  // idempotencyKey makes a retry of the same submission (after a network
+  // error) return the first prediction instead of charging again.
+  predict: (modelID, inputData, idempotencyKey) =>
+    request('POST', '/predict', {
+      body: { model_id: modelID, input_data: inputData },
+      headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
+    }),
   prediction: (id) => request('GET', `/predict/${encodeURIComponent(id)}`),
   predictions: () => request('GET', '/predictions'),
 };

@@ -75,6 +75,9 @@ export function render(root, { store, api, navigate, params }) {
   let models = [];
   let csv = { text: null, name: '' };
   let result = null;
+  // The Idempotency-Key of the last submission that got no answer (network
+  // error), reused only to resend exactly the same rows.
+  let unanswered = null;
   let jsonTimer = null;
 
   const model = () => models.find((m) => m.id === select.value) ?? null;
@@ -222,14 +225,19 @@ export function render(root, { store, api, navigate, params }) {
     const m = model();
     validate();
     if (!m || !result || result.errors.length > 0 || result.total === 0) return;
+    const body = JSON.stringify([m.id, result.inputData]);
+    if (unanswered?.body !== body) unanswered = { body, key: globalThis.crypto?.randomUUID?.() };
+    const { key } = unanswered;
     try {
-      const res = await busy(submit, 'Submitting…', () => api.predict(m.id, result.inputData));
+      const res = await busy(submit, 'Submitting…', () => api.predict(m.id, result.inputData, key));
+      unanswered = null;
       const id = res.prediction_id;
       store.loadMe().catch(() => {});
       await store.loadPrediction(id).catch(() => {});
       store.startPolling();
       navigate(`/predictions/${encodeURIComponent(id)}`, { message: { kind: 'info', text: res.message } });
     } catch (err) {
+      if (err?.status !== 0) unanswered = null; // answered: a new submission is a new request
       showError(error, err);
       submit.disabled = false;
     }
