@@ -27,6 +27,10 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	description := fs.String("description", "", "what the model predicts")
 	file := fs.String("file", "", "model file: a linear / sklearn-trees JSON or a CatBoost JSON export (required)")
 	dataDir := fs.String("data", env("MLSVC_DATA_DIR", ".data"), "data directory of the local service (MLSVC_DATA_DIR)")
+	onAWS := fs.Bool("aws", false, "publish to a deployed stack instead (AWS credentials and region from the usual AWS environment)")
+	table := fs.String("models-table", "", "with --aws: the stack's ModelsTableName output")
+	bucket := fs.String("bucket", "", "with --aws: the stack's BucketName output")
+	pathStyle := fs.Bool("s3-path-style", false, "with --aws: path-style S3 addressing, for S3-compatible endpoints (AWS_ENDPOINT_URL_S3)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -45,22 +49,38 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *id == "" {
 		*id = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
 	}
-	catalog, err := models.Catalog()
-	if err != nil {
-		return err
+	var svc *mlsvc.Service
+	if *onAWS {
+		if *table == "" || *bucket == "" {
+			fmt.Fprintln(stderr, "mlsvc models add --aws: --models-table and --bucket are required (the stack's outputs)")
+			return errUsage
+		}
+		if svc, err = awsAdmin(ctx, *table, *bucket, *pathStyle); err != nil {
+			return err
+		}
+	} else {
+		catalog, err := models.Catalog()
+		if err != nil {
+			return err
+		}
+		app, err := local.Open(ctx, local.Config{DataDir: *dataDir, Catalog: catalog, Builtin: models.Files, Admin: true})
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		svc = app.Service
 	}
-	app, err := local.Open(ctx, local.Config{DataDir: *dataDir, Catalog: catalog, Builtin: models.Files, Admin: true})
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-	m, err := app.Service.PublishModel(ctx, *id, *name, price, *description, data)
+	m, err := svc.PublishModel(ctx, *id, *name, price, *description, data)
 	if err != nil {
 		if mlsvc.ErrorCode(err) == mlsvc.EInternal {
 			return err
 		}
 		return fmt.Errorf("%s", mlsvc.ErrorMessage(err))
 	}
-	fmt.Fprintf(stdout, "published model %q (%s, %s per prediction, features %s)\n", m.ID, m.Name, m.Cost, strings.Join(m.Features, ","))
+	where := "locally in " + *dataDir
+	if *onAWS {
+		where = "to table " + *table
+	}
+	fmt.Fprintf(stdout, "published %s: model %q (%s, %s per prediction, features %s)\n", where, m.ID, m.Name, m.Cost, strings.Join(m.Features, ","))
 	return nil
 }

@@ -391,10 +391,11 @@ func (a *API) prediction(w http.ResponseWriter, r *http.Request, userID string) 
 	}
 	writeJSON(w, http.StatusOK, struct {
 		predictionSummary
-		InputData  json.RawMessage `json:"input_data"`
-		OutputData *mlsvc.Output   `json:"output_data"`
-		CSVURL     string          `json:"csv_url,omitempty"`
-	}{summary(v.Prediction), v.Input, v.Output, v.CSVURL})
+		InputData    json.RawMessage `json:"input_data"`
+		InputOmitted bool            `json:"input_data_omitted,omitempty"`
+		OutputData   *mlsvc.Output   `json:"output_data"`
+		CSVURL       string          `json:"csv_url,omitempty"`
+	}{summary(v.Prediction), v.Input, v.InputOmitted, v.Output, v.CSVURL})
 	return nil
 }
 

@@ -536,3 +536,30 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Errorf("balance = %s, want 80", got)
 	}
 }
+
+// TestLargeInputOmitted: a prediction whose rows are too large to return
+// inline (the response must fit Lambda's 6 MB) says so; its CSV has them.
+func TestLargeInputOmitted(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{})
+	c := a.register("ivan", "100")
+	note := strings.Repeat("n", 500)
+	row := `{"feature_0":1,"feature_1":2,"feature_2":3,"feature_3":4,"feature_4":5,"note":"` + note + `"}`
+	input := "[" + strings.Repeat(row+",", 9_999) + row + "]"
+	code, id := c.predict("lr", input)
+	if code != 202 {
+		t.Fatalf("predict: %d", code)
+	}
+	var p struct {
+		predictionJSON
+		InputOmitted bool `json:"input_data_omitted"`
+	}
+	c.wait(id)
+	c.do("GET", "/predict/"+id, "", &p)
+	if p.Status != "completed" || !p.InputOmitted || string(p.InputData) != "null" || len(p.OutputData.Predictions) != 10_000 {
+		t.Errorf("status %s, omitted %v, input %.20s, %d predictions", p.Status, p.InputOmitted, p.InputData, len(p.OutputData.Predictions))
+	}
+	csv := get(t, a.srv.URL+p.CSVURL, 200)
+	if n := strings.Count(csv, note); n != 10_000 {
+		t.Errorf("CSV has %d rows with the note, want 10000", n)
+	}
+}

@@ -27,6 +27,9 @@ const (
 	MaxRows      = 10_000           // rows in one prediction
 	MaxBodyBytes = 6 * 1024 * 1024  // request body, Lambda's synchronous payload limit
 	URLTTL       = 10 * time.Minute // lifetime of a download URL
+	// MaxInlineInput is the largest input returned with a prediction, so the
+	// response stays under Lambda's 6 MB; larger ones are in the CSV.
+	MaxInlineInput = 4 * 1024 * 1024
 )
 
 // Config wires a Service. Store, Blobs and Workflow are required.
@@ -551,9 +554,12 @@ func quality(m *Model) *Quality {
 // View is a prediction as its owner sees it.
 type View struct {
 	*Prediction
-	Input  json.RawMessage // the rows as submitted
-	Output *Output         // once completed
-	CSVURL string          // once completed
+	Input json.RawMessage // the rows as submitted; nil when InputOmitted
+	// InputOmitted says the rows are larger than MaxInlineInput: the CSV
+	// has them.
+	InputOmitted bool
+	Output       *Output // once completed
+	CSVURL       string  // once completed
 }
 
 // Prediction returns the user's prediction with its input, and once
@@ -566,6 +572,9 @@ func (s *Service) Prediction(ctx context.Context, userID, id string) (*View, err
 	v := &View{Prediction: p}
 	if v.Input, err = s.readBlob(ctx, InputKey(id)); err != nil {
 		return nil, fmt.Errorf("read input: %w", err)
+	}
+	if len(v.Input) > MaxInlineInput {
+		v.Input, v.InputOmitted = nil, true
 	}
 	if p.Status != StatusCompleted {
 		return v, nil

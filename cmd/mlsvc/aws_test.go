@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"mlsvc/pkg/dynamo"
+)
+
+// TestModelsAddAWS publishes a model to a "deployed stack": DynamoDB Local
+// and an in-process S3, reached through the standard AWS environment.
+func TestModelsAddAWS(t *testing.T) {
+	endpoint := os.Getenv("MLSVC_DYNAMODB_ENDPOINT")
+	if endpoint == "" {
+		if os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1" {
+			t.Fatal("MLSVC_DYNAMODB_ENDPOINT is not set (required when CI=true or MLSVC_STRICT=1; make test sets it)")
+		}
+		t.Skip("MLSVC_DYNAMODB_ENDPOINT is not set: make test runs this inside DynamoDB Local's namespace")
+	}
+	ctx := context.Background()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("stack-bucket"); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer s3srv.Close()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_ENDPOINT_URL_S3": s3srv.URL, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "admintest", "AWS_SECRET_ACCESS_KEY": "admintest",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		t.Setenv(k, v)
+	}
+	client := dynamodb.NewFromConfig(aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("admintest", "admintest", ""),
+	}, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	tables := dynamo.Tables{Users: "admin-users", Usernames: "admin-usernames", Models: "admin-models", Predictions: "admin-predictions"}
+	if err := dynamo.CreateTables(ctx, client, tables); err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"models", "add", "--aws", "--models-table", tables.Models, "--bucket", "stack-bucket", "--s3-path-style",
+		"--id", "mine", "--name", "My Model", "--cost", "2.50", "--description", "test", "--file", "../../models/lr.json"},
+		nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("models add --aws: %v (%s)", err, errOut.String())
+	}
+	m, err := dynamo.NewStore(client, tables).Model(ctx, "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "My Model" || m.Cost != 2_50 || len(m.Features) != 5 || m.File != "models/mine.json" || m.Metric != "r2" {
+		t.Errorf("published %+v", m)
+	}
+	obj, err := backend.GetObject("stack-bucket", "models/mine.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(obj.Contents)
+	want, _ := os.ReadFile("../../models/lr.json")
+	if !bytes.Equal(got, want) {
+		t.Errorf("bucket holds %d bytes, want the %d of the model file", len(got), len(want))
+	}
+}
