@@ -563,3 +563,25 @@ func TestLargeInputOmitted(t *testing.T) {
 		t.Errorf("CSV has %d rows with the note, want 10000", n)
 	}
 }
+
+// TestCSVTooLarge: a CSV body over the limit is a 413, not a parse error.
+func TestCSVTooLarge(t *testing.T) {
+	a := open(t, t.TempDir(), local.Delay{})
+	c := a.register("jane", "100")
+	body := "feature_0,feature_1,feature_2,feature_3,feature_4,note\n" +
+		strings.Repeat("1,2,3,4,5,"+strings.Repeat("x", 1000)+"\n", 7000)
+	req, _ := http.NewRequest("POST", a.srv.URL+"/predict?model_id=lr", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/csv")
+	req.SetBasicAuth(c.user, c.pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+	if got := c.balance(); got != "100" {
+		t.Errorf("balance = %s, want 100", got)
+	}
+}
