@@ -36,6 +36,7 @@ test-e2e:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	scripts/check-deps.sh
 
 # Model runtime speed: Go's Predict per format vs scikit-learn's predict (same rows).
 bench-models:
