@@ -235,10 +235,11 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) (mlsv
 		return 0, wrap(err, "create prediction")
 	}
 	// A transaction returns no values: read the balance back. Under concurrent
-	// charges it may already include later ones.
+	// charges it may already include later ones. The charge is committed
+	// whatever this read gives: a failed read is no failure of the charge.
 	u, err := s.UserByID(ctx, p.UserID)
 	if err != nil {
-		return 0, err
+		return 0, nil
 	}
 	return u.Balance, nil
 }
@@ -410,9 +411,12 @@ func decodePredictions(items []map[string]types.AttributeValue) ([]*mlsvc.Predic
 	return preds, nil
 }
 
+// maxKeyBytes is DynamoDB's limit on a partition key: no item has a longer one.
+const maxKeyBytes = 2048
+
 // get reads one item by its key, strongly consistent; nil if there is none.
 func (s *Store) get(ctx context.Context, table, keyName, key string) (item, error) {
-	if key == "" { // DynamoDB rejects an empty key rather than finding nothing
+	if key == "" || len(key) > maxKeyBytes { // DynamoDB rejects such keys rather than finding nothing
 		return nil, nil
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{

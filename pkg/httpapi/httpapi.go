@@ -395,7 +395,8 @@ func (a *API) prediction(w http.ResponseWriter, r *http.Request, userID string) 
 		InputOmitted bool            `json:"input_data_omitted,omitempty"`
 		OutputData   *mlsvc.Output   `json:"output_data"`
 		CSVURL       string          `json:"csv_url,omitempty"`
-	}{summary(v.Prediction), v.Input, v.InputOmitted, v.Output, v.CSVURL})
+		FilesExpired bool            `json:"files_expired,omitempty"`
+	}{summary(v.Prediction), v.Input, v.InputOmitted, v.Output, v.CSVURL, v.FilesExpired})
 	return nil
 }
 

@@ -64,11 +64,13 @@ type AuthorizerHandler = func(context.Context, events.APIGatewayV2CustomAuthoriz
 
 // Authorizer checks the request's Basic credentials with svc.
 //
-// Valid credentials put the user id in the context. Missing or wrong ones
-// are let through with an empty context on purpose: the route's function
-// then answers 401 with the API's {"detail": …} body and WWW-Authenticate,
-// as SPEC.md and the web UI expect, where a denial would be API Gateway's
-// bare 403 {"message":"Forbidden"}. No function acts without a user id
+// Valid credentials put the user id in the context. Wrong ones are let
+// through with an empty context on purpose: the route's function then
+// answers 401 with the API's {"detail": …} body and WWW-Authenticate, as
+// SPEC.md and the web UI expect, where a denial would be API Gateway's bare
+// 403 {"message":"Forbidden"}. (A request with no Authorization header at
+// all never reaches the authorizer: API Gateway answers 401
+// {"message":"Unauthorized"} itself.) No function acts without a user id
 // (GatewayAuth), and routes without authentication have no authorizer.
 // Only a failure to check (DynamoDB down) is an error: API Gateway answers
 // 500 and does not cache it.

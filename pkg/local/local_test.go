@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -583,5 +584,28 @@ func TestCSVTooLarge(t *testing.T) {
 	}
 	if got := c.balance(); got != "100" {
 		t.Errorf("balance = %s, want 100", got)
+	}
+}
+
+// TestExpiredFiles: a prediction whose files are gone (expired) still
+// shows its record, saying so, instead of failing.
+func TestExpiredFiles(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, local.Delay{})
+	c := a.register("kate", "100")
+	_, id := c.predict("lr", rows)
+	c.wait(id)
+	if err := os.RemoveAll(filepath.Join(dir, "blobs", "predictions", id)); err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		predictionJSON
+		FilesExpired bool `json:"files_expired"`
+	}
+	if code := c.do("GET", "/predict/"+id, "", &p); code != 200 {
+		t.Fatalf("GET: %d", code)
+	}
+	if p.Status != "completed" || !p.FilesExpired || p.OutputData != nil || p.CSVURL != "" {
+		t.Errorf("got status %s, files_expired %v, output %v, csv_url %q", p.Status, p.FilesExpired, p.OutputData, p.CSVURL)
 	}
 }

@@ -289,7 +289,7 @@ func (s *Service) RequestPrediction(ctx context.Context, req PredictionRequest, 
 	if err != nil {
 		return nil, false, inputError(err, input)
 	}
-	return s.request(ctx, req, m, rows.N, input)
+	return s.request(ctx, req, m, rows, input)
 }
 
 // RequestPredictionCSV is RequestPrediction for rows given as CSV with a
@@ -318,7 +318,7 @@ func (s *Service) RequestPredictionCSV(ctx context.Context, req PredictionReques
 	if err != nil {
 		return nil, false, err
 	}
-	return s.request(ctx, req, m, rows.N, input)
+	return s.request(ctx, req, m, rows, input)
 }
 
 // rowsJSON writes parsed rows as a JSON array of objects.
@@ -355,51 +355,75 @@ func (s *Service) publishedModel(ctx context.Context, modelID string) (*Model, e
 }
 
 // request stores the validated rows, charges for them and starts the workflow.
-func (s *Service) request(ctx context.Context, req PredictionRequest, m *Model, n int, input []byte) (*Prediction, bool, error) {
+func (s *Service) request(ctx context.Context, req PredictionRequest, m *Model, rows *model.Rows, input []byte) (*Prediction, bool, error) {
 	now := s.now().UTC()
 	p := &Prediction{
 		ID: s.newID(), UserID: req.UserID, ModelID: m.ID, Status: StatusPending,
-		Cost: m.Cost, Rows: n, Delay: s.delay(), CreatedAt: now, UpdatedAt: now,
+		Cost: m.Cost, Rows: rows.N, Delay: s.delay(), CreatedAt: now, UpdatedAt: now,
 	}
 	if req.IdempotencyKey != "" {
-		p.ID = idempotentID(req, input)
+		canonical, err := rowsJSON(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		p.ID = idempotentID(req, canonical)
 		if first, err := s.replay(ctx, p); first != nil || err != nil {
 			return first, first != nil, err
 		}
 	}
 	// Input first: a charged prediction always has its rows. An idempotent
-	// retry racing the first request writes the same bytes.
+	// retry racing the first request writes the same rows.
 	if err := s.blobs.Put(ctx, InputKey(p.ID), "application/json", bytes.NewReader(input)); err != nil {
 		return nil, false, fmt.Errorf("store input: %w", err)
 	}
 	if _, err := s.store.CreatePrediction(ctx, p); err != nil {
 		if req.IdempotencyKey != "" {
 			// A concurrent retry may have won: its charge is the only one.
-			if first, rerr := s.replay(ctx, p); first != nil {
-				return first, true, nil
-			} else if rerr != nil {
-				return nil, false, rerr
+			if first, rerr := s.replay(ctx, p); first != nil || rerr != nil {
+				return first, first != nil, rerr
 			}
 		}
-		if ErrorCode(err) == EInsufficient {
+		switch ErrorCode(err) {
+		case EInsufficient:
 			return nil, false, Errorf(EInsufficient, "insufficient balance: %s costs %s", m.Name, m.Cost)
+		case EConflict, ENotFound, EInvalid:
+			return nil, false, err
 		}
-		return nil, false, err
+		// The outcome is unknown (a timeout, say): the charge may have been
+		// committed. If it was, the prediction must run, not be lost.
+		stored, serr := s.store.Prediction(context.WithoutCancel(ctx), p.ID)
+		if serr != nil || stored.UserID != p.UserID {
+			return nil, false, err
+		}
+		s.log.WarnContext(ctx, "charge committed despite an error", "prediction_id", p.ID, "err", err)
+		p = stored
 	}
 	s.log.InfoContext(ctx, "prediction requested", "prediction_id", p.ID, "user_id", p.UserID,
 		"model_id", m.ID, "rows", p.Rows, "cost", p.Cost.String(), "delay", p.Delay.String())
-	if err := s.workflow.Start(ctx, p); err != nil {
-		s.log.ErrorContext(ctx, "workflow start failed", "prediction_id", p.ID, "err", err)
-		if ferr := s.FailPrediction(context.WithoutCancel(ctx), p.ID, "the prediction could not be started"); ferr != nil {
-			return nil, false, fmt.Errorf("start workflow: %w; refund: %w", err, ferr)
-		}
-		return nil, false, &Error{Code: EUnavailable, Message: "the prediction could not be started; the charge was refunded", Err: err}
+	if err := s.start(ctx, p); err != nil {
+		return nil, false, err
 	}
 	return p, false, nil
 }
 
+// start starts the workflow of a pending prediction; if it cannot, the
+// prediction fails and its charge is refunded.
+func (s *Service) start(ctx context.Context, p *Prediction) error {
+	err := s.workflow.Start(ctx, p)
+	if err == nil {
+		return nil
+	}
+	s.log.ErrorContext(ctx, "workflow start failed", "prediction_id", p.ID, "err", err)
+	if ferr := s.FailPrediction(context.WithoutCancel(ctx), p.ID, "the prediction could not be started"); ferr != nil {
+		return fmt.Errorf("start workflow: %w; refund: %w", err, ferr)
+	}
+	return &Error{Code: EUnavailable, Message: "the prediction could not be started; the charge was refunded", Err: err}
+}
+
 // replay returns the prediction an idempotent request created before, or
-// nil if there is none.
+// nil if there is none. A replayed prediction that is still pending has its
+// workflow started again (harmless if it runs), in case the first request
+// stopped between its charge and the start.
 func (s *Service) replay(ctx context.Context, p *Prediction) (*Prediction, error) {
 	first, err := s.store.Prediction(ctx, p.ID)
 	switch {
@@ -409,13 +433,18 @@ func (s *Service) replay(ctx context.Context, p *Prediction) (*Prediction, error
 		return nil, err
 	case first.UserID != p.UserID:
 		return nil, Errorf(EConflict, "idempotency key clash; use another key")
+	case first.Status == StatusPending:
+		if err := s.start(ctx, first); err != nil {
+			return nil, err
+		}
 	}
 	return first, nil
 }
 
 // idempotentID derives a prediction id (a version 8 UUID) from the user,
-// the key, the model and the rows, so that only the very same request
-// replays: the same key with other rows is a new prediction.
+// the key, the model and the rows (as parsed, so whitespace and key order
+// do not matter), so that only the same request replays: the same key with
+// other rows is a new prediction.
 func idempotentID(req PredictionRequest, input []byte) string {
 	h := sha256.New()
 	for _, part := range []string{req.UserID, req.IdempotencyKey, req.ModelID} {
@@ -555,9 +584,11 @@ func quality(m *Model) *Quality {
 type View struct {
 	*Prediction
 	Input json.RawMessage // the rows as submitted; nil when InputOmitted
-	// InputOmitted says the rows are larger than MaxInlineInput: the CSV
-	// has them.
+	// InputOmitted says the rows are larger than MaxInlineInput (the CSV
+	// has them) or no longer kept.
 	InputOmitted bool
+	// FilesExpired says the rows and results are no longer kept.
+	FilesExpired bool
 	Output       *Output // once completed
 	CSVURL       string  // once completed
 }
@@ -570,16 +601,24 @@ func (s *Service) Prediction(ctx context.Context, userID, id string) (*View, err
 		return nil, err
 	}
 	v := &View{Prediction: p}
-	if v.Input, err = s.readBlob(ctx, InputKey(id)); err != nil {
+	// Files may be gone (the bucket expires them): the record still shows.
+	v.Input, err = s.readBlob(ctx, InputKey(id))
+	switch {
+	case ErrorCode(err) == ENotFound:
+		v.Input, v.InputOmitted, v.FilesExpired = nil, true, true
+	case err != nil:
 		return nil, fmt.Errorf("read input: %w", err)
-	}
-	if len(v.Input) > MaxInlineInput {
+	case len(v.Input) > MaxInlineInput:
 		v.Input, v.InputOmitted = nil, true
 	}
 	if p.Status != StatusCompleted {
 		return v, nil
 	}
 	raw, err := s.readBlob(ctx, ResultKey(id))
+	if ErrorCode(err) == ENotFound {
+		v.FilesExpired = true
+		return v, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 		{"CreatePredictionUnknownUser", testCreatePredictionUnknownUser},
 		{"PredictionRoundTrip", testPredictionRoundTrip},
 		{"PredictionNotFound", testPredictionNotFound},
+		{"LongKeysNotFound", testLongKeysNotFound},
 		{"PredictionsPagination", testPredictionsPagination},
 		{"PredictionsTiesOrderedByID", testPredictionsTies},
 		{"PredictionsLastPageFull", testPredictionsLastPageFull},
@@ -950,6 +951,23 @@ func testPendingPredictions(t *testing.T, s mlsvc.Store) {
 	for _, p := range ps {
 		if w := want[p.ID]; w != nil {
 			checkPrediction(t, "pending "+p.ID, p, w)
+		}
+	}
+}
+
+// testLongKeysNotFound: ids and names far longer than any stored one (as a
+// client may send) are simply not found, not a backend error.
+func testLongKeysNotFound(t *testing.T, s mlsvc.Store) {
+	ctx := t.Context()
+	long := strings.Repeat("x", 3000)
+	checks := map[string]error{}
+	_, checks["UserByID"] = s.UserByID(ctx, long)
+	_, checks["UserByUsername"] = s.UserByUsername(ctx, long)
+	_, checks["Model"] = s.Model(ctx, long)
+	_, checks["Prediction"] = s.Prediction(ctx, long)
+	for name, err := range checks {
+		if got := mlsvc.ErrorCode(err); got != mlsvc.ENotFound {
+			t.Errorf("%s(3000 bytes): %v (code %q), want %q", name, err, got, mlsvc.ENotFound)
 		}
 	}
 }

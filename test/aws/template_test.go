@@ -259,7 +259,7 @@ func TestTemplateAuthorizer(t *testing.T) {
 		{[]string{"AuthorizerPayloadFormatVersion"}, "2.0"},
 		{[]string{"EnableSimpleResponses"}, true},
 		{[]string{"EnableFunctionDefaultPermissions"}, true},
-		{[]string{"Identity", "ReauthorizeEvery"}, 300},
+		{[]string{"Identity", "ReauthorizeEvery"}, 60},
 		{[]string{"Identity", "Headers"}, []any{"Authorization"}},
 	}
 	for _, c := range checks {

@@ -1,0 +1,4 @@
+package mlsvc
+
+// IdempotentID exposes idempotentID to the external tests.
+var IdempotentID = idempotentID
