@@ -328,7 +328,8 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 		Rows         int          `json:"rows"`
 		Cost         mlsvc.Cents  `json:"cost"`
 		DelaySeconds float64      `json:"delay_seconds"`
-	}{p.ID, p.Status, message, p.Rows, p.Cost, p.Delay.Seconds()})
+		Replayed     bool         `json:"replayed,omitempty"`
+	}{p.ID, p.Status, message, p.Rows, p.Cost, p.Delay.Seconds(), replayed})
 	return nil
 }
 

@@ -66,7 +66,9 @@ function signOut(message = { kind: 'info', text: 'You are signed out.' }) {
 
 setUnauthorizedHandler(() => {
   if (!signedIn()) return;
+  const here = location.hash.slice(1);
   signOut({ kind: 'error', text: 'Your sign-in is no longer valid. Please sign in again.' });
+  returnTo = here || null; // back there after signing in again
 });
 
 const NAV = {
@@ -136,7 +138,11 @@ function render() {
     const m = path.match(r.pattern);
     if (m) {
       route = r;
-      params = m.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
+      try {
+        params = m.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
+      } catch {
+        route = null; // a malformed address: "page not found"
+      }
       break;
     }
   }

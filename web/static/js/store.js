@@ -85,7 +85,9 @@ export class Store {
   // --- user and balance ---
 
   async loadMe(creds) {
+    const gen = this.generation;
     const me = await this.api.me(creds);
+    if (gen !== this.generation) return me; // signed out meanwhile
     this.me = me;
     this.emit({ type: 'me' });
     return me;

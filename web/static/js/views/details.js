@@ -62,11 +62,22 @@ function pendingBox(rec) {
   return box;
 }
 
+// omittedNote explains input rows the API did not return.
+function omittedNote(d) {
+  return h(
+    'p',
+    { class: 'muted', id: 'input-omitted' },
+    d.files_expired
+      ? 'The rows and results of this prediction are no longer kept: they expire after a retention period.'
+      : 'The input rows are too large to show here; the CSV download has them, with the predictions.',
+  );
+}
+
 function resultSection(store, rec, d) {
   const rows = inputRows(d.input_data);
   const model = store.model(rec.model_id);
   const preds = d.output_data?.predictions ?? [];
-  const cols = inputColumns(rows, model?.features);
+  const cols = d.input_data_omitted ? [] : inputColumns(rows, model?.features);
   const s = summary(preds);
   const q = d.output_data?.quality;
   const stats = h(
@@ -119,6 +130,9 @@ function resultSection(store, rec, d) {
 }
 
 function inputSection(store, rec, d) {
+  if (d.input_data_omitted) {
+    return h('section', { class: 'card', 'aria-labelledby': 'input-title' }, h('h2', { id: 'input-title' }, 'Input'), omittedNote(d));
+  }
   const rows = inputRows(d.input_data);
   const cols = inputColumns(rows, store.model(rec.model_id)?.features);
   return h(
@@ -178,7 +192,11 @@ export function render(root, { store, params, flash }) {
         ),
         inputSection(store, rec, d),
       );
+    } else if (d.files_expired) {
+      download.hidden = true;
+      parts.push(omittedNote(d));
     } else {
+      if (d.input_data_omitted) parts.push(omittedNote(d));
       parts.push(resultSection(store, rec, d));
     }
     replace(body, parts);

@@ -127,7 +127,7 @@ export function render(root, { store }) {
   const table = predictionTable(store);
   const error = errorRegion('history-error');
   error.hidden = true;
-  const auto = h('p', { class: 'poll-status muted', id: 'poll-status' });
+  const auto = h('p', { class: 'poll-status muted', id: 'poll-status', role: 'status' });
   const refresh = h('button', { type: 'button', class: 'button secondary', id: 'refresh-predictions' }, 'Refresh');
 
   async function load(manual) {

@@ -13,7 +13,7 @@ export function modelCard(m, { compact = false } = {}) {
     h(
       'div',
       { class: 'model-head' },
-      h('h2', { id: `model-${m.id}` }, m.name),
+      h(compact ? 'h3' : 'h2', { id: `model-${m.id}` }, m.name),
       h('p', { class: 'price' }, h('span', { class: 'price-value' }, formatMoney(m.cost)), h('span', { class: 'muted' }, ' per prediction')),
     ),
     compact ? null : h('p', { class: 'description' }, m.description || 'No description.'),
@@ -26,7 +26,7 @@ export function modelCard(m, { compact = false } = {}) {
     ),
     h(
       'a',
-      { class: 'button secondary small', href: `#/predict/${encodeURIComponent(m.id)}`, 'aria-label': `Predict with ${m.name}` },
+      { class: 'button secondary small', href: `#/predict/${encodeURIComponent(m.id)}`, 'aria-label': `${compact ? 'Use this model' : 'Predict with this model'}: ${m.name}` },
       compact ? 'Use this model' : 'Predict with this model',
     ),
   );

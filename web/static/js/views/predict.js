@@ -226,7 +226,7 @@ export function render(root, { store, api, navigate, params }) {
     validate();
     if (!m || !result || result.errors.length > 0 || result.total === 0) return;
     const body = JSON.stringify([m.id, result.inputData]);
-    if (unanswered?.body !== body) unanswered = { body, key: globalThis.crypto?.randomUUID?.() };
+    if (unanswered?.body !== body) unanswered = { body, key: newKey() };
     const { key } = unanswered;
     try {
       const res = await busy(submit, 'Submitting…', () => api.predict(m.id, result.inputData, key));
@@ -235,7 +235,10 @@ export function render(root, { store, api, navigate, params }) {
       store.loadMe().catch(() => {});
       await store.loadPrediction(id).catch(() => {});
       store.startPolling();
-      navigate(`/predictions/${encodeURIComponent(id)}`, { message: { kind: 'info', text: res.message } });
+      const text = res.replayed
+        ? 'This submission had already been accepted: you were not charged again.'
+        : `Prediction accepted: ${plural(res.rows, 'row')}, charged ${formatMoney(res.cost)}.`;
+      navigate(`/predictions/${encodeURIComponent(id)}`, { message: { kind: 'info', text } });
     } catch (err) {
       if (err?.status !== 0) unanswered = null; // answered: a new submission is a new request
       showError(error, err);
@@ -270,4 +273,12 @@ export function render(root, { store, api, navigate, params }) {
     clearTimeout(jsonTimer);
     unsubscribe();
   };
+}
+
+// newKey returns a random Idempotency-Key; crypto.randomUUID exists only in
+// secure contexts (HTTPS, localhost), getRandomValues everywhere.
+function newKey() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
