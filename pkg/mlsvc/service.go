@@ -25,7 +25,7 @@ import (
 // Limits of the API, stated in the README.
 const (
 	MaxRows      = 10_000           // rows in one prediction
-	MaxBodyBytes = 6 * 1024 * 1024  // request body, Lambda's synchronous payload limit
+	MaxBodyBytes = 6_000_000        // request body: 6 MB, under Lambda's 6 MiB event limit with room for the event around it
 	URLTTL       = 10 * time.Minute // lifetime of a download URL
 	// MaxInlineInput is the largest input returned with a prediction, so the
 	// response stays under Lambda's 6 MB; larger ones are in the CSV.
