@@ -712,3 +712,35 @@ func (s *Service) loadModel(ctx context.Context, m *Model) (*model.Model, error)
 	s.mu.Unlock()
 	return pm, nil
 }
+
+// StaleAfter is how long past its wait a prediction may stay pending before
+// SettleStale fails it: longer than any run of the workflow with all its
+// retries (three inference attempts of up to 15 minutes each, and backoff).
+const StaleAfter = 2 * time.Hour
+
+// SettleStale fails and refunds every prediction still pending StaleAfter
+// past its wait: one whose workflow was lost (its failure step could not
+// run, say). A late inference then finds it final and changes nothing.
+// It needs a store that can list pending predictions, and returns how many
+// it settled.
+func (s *Service) SettleStale(ctx context.Context) (int, error) {
+	lister, ok := s.store.(PendingLister)
+	if !ok {
+		return 0, errors.New("settle stale predictions: the store cannot list pending predictions")
+	}
+	pending, err := lister.PendingPredictions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now, settled := s.now(), 0
+	for _, p := range pending {
+		if now.Before(p.CreatedAt.Add(p.Delay + StaleAfter)) {
+			continue
+		}
+		if err := s.FailPrediction(ctx, p.ID, "the prediction did not finish in time; the charge was refunded"); err != nil {
+			return settled, err
+		}
+		settled++
+	}
+	return settled, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -113,5 +114,47 @@ func TestChargeCommittedDespiteError(t *testing.T) {
 	}
 	if got, _ := store.UserByID(ctx, u.ID); got.Balance != 90_00 {
 		t.Errorf("balance %s, want 90", got.Balance)
+	}
+}
+
+// TestSettleStale: only predictions pending well past their wait are failed
+// and refunded, once.
+func TestSettleStale(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	db, err := sqlite.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	blobs, _ := localblob.New(filepath.Join(dir, "blobs"), "/blobs/")
+	svc := mlsvc.New(mlsvc.Config{Store: db, Blobs: blobs, Workflow: &starts{}, BcryptCost: bcrypt.MinCost, Now: func() time.Time { return now }})
+	ctx := t.Context()
+	u, err := svc.Register(ctx, "Ann", "ann", "password1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.TopUp(ctx, u.ID, 30_00); err != nil {
+		t.Fatal(err)
+	}
+	for id, age := range map[string]time.Duration{"old": 3 * time.Hour, "recent": time.Hour} {
+		p := &mlsvc.Prediction{ID: id, UserID: u.ID, ModelID: "lr", Status: mlsvc.StatusPending, Cost: 10_00,
+			Delay: 20 * time.Second, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age)}
+		if _, err := db.CreatePrediction(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := svc.SettleStale(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, _ := db.Prediction(ctx, "old")
+	recent, _ := db.Prediction(ctx, "recent")
+	if old.Status != mlsvc.StatusFailed || recent.Status != mlsvc.StatusPending {
+		t.Errorf("old %s, recent %s; want failed and pending", old.Status, recent.Status)
+	}
+	if got, _ := db.UserByID(ctx, u.ID); got.Balance != 20_00 {
+		t.Errorf("balance %s, want 20 (one refund of 10)", got.Balance)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -426,4 +427,40 @@ func sampleRequest(t *testing.T, name string) any {
 	var v any
 	sampleEvent(t, name, &v)
 	return v
+}
+
+// TestSweeperSettlesStale: the scheduled sweeper fails and refunds a
+// prediction left pending long past its wait, and leaves a recent one.
+func TestSweeperSettlesStale(t *testing.T) {
+	st := newStack(t)
+	auth := st.user("gina", 30)
+	userID := st.userID("gina")
+	now := time.Now().UTC()
+	for id, age := range map[string]time.Duration{"stale-1": 3 * time.Hour, "recent-1": time.Minute} {
+		_, err := st.store.CreatePrediction(t.Context(), &mlsvc.Prediction{
+			ID: id, UserID: userID, ModelID: "lr", Status: mlsvc.StatusPending, Cost: 10_00, Rows: 1,
+			Delay: 20 * time.Second, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ev any
+	sampleEvent(t, "sweeper", &ev)
+	raw := st.fn("sweeper").invoke(t, ev)
+	if e := asError(raw); e != nil {
+		t.Fatalf("sweeper: %s: %s", e.ErrorType, e.ErrorMessage)
+	}
+	var out struct{ Settled int }
+	if err := json.Unmarshal(raw, &out); err != nil || out.Settled != 1 {
+		t.Fatalf("sweeper answered %s, want settled 1", raw)
+	}
+	stale, _ := st.store.Prediction(t.Context(), "stale-1")
+	recent, _ := st.store.Prediction(t.Context(), "recent-1")
+	if stale.Status != mlsvc.StatusFailed || recent.Status != mlsvc.StatusPending {
+		t.Errorf("stale %s, recent %s; want failed and pending", stale.Status, recent.Status)
+	}
+	if got := st.balance(auth); got != "20" {
+		t.Errorf("balance = %s, want 20 (two charges, one refund)", got)
+	}
 }

@@ -48,7 +48,7 @@ const (
 // functionNames are the directories of functions/, one bootstrap each.
 var functionNames = []string{
 	"authorizer", "register", "me", "topup", "models", "predict", "prediction",
-	"download", "predictions", "web", "inference", "failure",
+	"download", "predictions", "web", "inference", "failure", "sweeper",
 }
 
 // strict reports whether the emulator tests must run (CI=true or
