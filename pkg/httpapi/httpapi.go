@@ -61,13 +61,6 @@ func (a *API) Routes() []Route {
 	}
 }
 
-// Handler serves every route on one mux.
-func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	a.Mount(mux)
-	return mux
-}
-
 // Mount adds every route to mux.
 func (a *API) Mount(mux *http.ServeMux) {
 	for _, rt := range a.Routes() {
