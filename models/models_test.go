@@ -9,6 +9,7 @@ import (
 
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/model"
+	"mlsvc/pkg/rowio"
 )
 
 var update = flag.Bool("update", false, "rewrite catalog.json from the model files")
@@ -61,11 +62,11 @@ func TestSampleDataScores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := model.ParseCSVRows(bytes.NewReader(sample), pm.Features(), mlsvc.MaxRows)
+		rows, err := rowio.ParseCSV(bytes.NewReader(sample), pm.Features(), mlsvc.MaxRows)
 		if err != nil {
 			t.Fatalf("%s: %v", p.id, err)
 		}
-		if got := len(pm.PredictRows(rows)); got != rows.N || got == 0 {
+		if got := len(rowio.Predict(pm, rows)); got != rows.N || got == 0 {
 			t.Errorf("%s: %d predictions for %d rows", p.id, got, rows.N)
 		}
 	}

@@ -17,6 +17,7 @@ forbid() { # package, pattern, why
 aws='^github.com/aws/|^github.com/awslabs/'
 forbid ./pkg/mlsvc "$aws|^modernc.org/|^mlsvc/pkg/(sqlite|dynamo|localblob|s3blob|runner|stepfn|httpapi|local|lambdafn)$" "AWS, a database or an adapter"
 forbid ./pkg/model "$aws|^modernc.org/|^mlsvc/" "anything of the service"
+forbid ./pkg/rowio "$aws|^modernc.org/|^mlsvc/" "anything of the service"
 for p in $(go list ./pkg/...); do
   case "$p" in
     */pkg/dynamo|*/pkg/s3blob|*/pkg/stepfn|*/pkg/lambdafn) ;;

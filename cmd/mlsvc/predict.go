@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"mlsvc/pkg/model"
+	"mlsvc/pkg/rowio"
 )
 
 const predictUsage = `usage: mlsvc predict --model MODEL.json --input ROWS.csv|ROWS.json [--format csv|json]
@@ -68,13 +69,13 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		defer f.Close()
 		in = f
 	}
-	var rows *model.Rows
+	var rows *rowio.Rows
 	if inFormat == "csv" {
-		rows, err = model.ParseCSVRows(bufio.NewReader(in), m.Features(), 0)
+		rows, err = rowio.ParseCSV(bufio.NewReader(in), m.Features(), 0)
 	} else {
 		var data []byte
 		if data, err = io.ReadAll(in); err == nil {
-			rows, err = model.ParseJSONRows(data, m.Features(), 0)
+			rows, err = rowio.ParseJSON(data, m.Features(), 0)
 		}
 	}
 	if err != nil {
@@ -84,9 +85,9 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 
-	preds := m.PredictRows(rows)
+	preds := rowio.Predict(m, rows)
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	if err := model.WriteCSV(w, rows, preds); err != nil {
+	if err := rowio.WriteCSV(w, rows, preds); err != nil {
 		return err
 	}
 	return w.Flush()

@@ -21,6 +21,7 @@ import (
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/model"
+	"mlsvc/pkg/rowio"
 )
 
 // testApp is the local service on a temporary data directory behind a real
@@ -242,13 +243,13 @@ func reference(t *testing.T, modelID, rows string) ([]float64, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := model.ParseJSONRows([]byte(rows), pm.Features(), mlsvc.MaxRows)
+	r, err := rowio.ParseJSON([]byte(rows), pm.Features(), mlsvc.MaxRows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	preds := pm.PredictRows(r)
+	preds := rowio.Predict(pm, r)
 	var csv bytes.Buffer
-	if err := model.WriteCSV(&csv, r, preds); err != nil {
+	if err := rowio.WriteCSV(&csv, r, preds); err != nil {
 		t.Fatal(err)
 	}
 	return preds, csv.String()
@@ -457,11 +458,11 @@ func TestCSVSubmission(t *testing.T) {
 	}
 	data, _ := models.Files.ReadFile("cb.json")
 	pm, _ := model.Parse(data)
-	rows, err := model.ParseCSVRows(bytes.NewReader(sample), pm.Features(), 0)
+	rows, err := rowio.ParseCSV(bytes.NewReader(sample), pm.Features(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(p.OutputData.Predictions), fmt.Sprint(pm.PredictRows(rows)); got != want {
+	if got, want := fmt.Sprint(p.OutputData.Predictions), fmt.Sprint(rowio.Predict(pm, rows)); got != want {
 		t.Errorf("output_data = %s, want %s", got, want)
 	}
 

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mlsvc/pkg/model"
+	"mlsvc/pkg/rowio"
 )
 
 // Limits of the API, stated in the README.
@@ -285,7 +286,7 @@ func (s *Service) RequestPrediction(ctx context.Context, req PredictionRequest, 
 	if err != nil {
 		return nil, false, err
 	}
-	rows, err := model.ParseJSONRows(input, m.Features, MaxRows)
+	rows, err := rowio.ParseJSON(input, m.Features, MaxRows)
 	if err != nil {
 		return nil, false, inputError(err, input)
 	}
@@ -300,11 +301,11 @@ func (s *Service) RequestPredictionCSV(ctx context.Context, req PredictionReques
 	if err != nil {
 		return nil, false, err
 	}
-	rows, err := model.ParseCSVRows(csv, m.Features, MaxRows)
+	rows, err := rowio.ParseCSV(csv, m.Features, MaxRows)
 	if err != nil {
-		var re *model.RowError
+		var re *rowio.RowError
 		switch {
-		case errors.Is(err, model.ErrTooManyRows):
+		case errors.Is(err, rowio.ErrTooManyRows):
 			return nil, false, inputError(err, nil)
 		case errors.As(err, &re) && re.Field != "":
 			return nil, false, &Error{Code: EInvalid, Message: fmt.Sprintf("CSV row %d, column %q: %s", re.Row+1, re.Field, re.Reason), Err: err}
@@ -322,7 +323,7 @@ func (s *Service) RequestPredictionCSV(ctx context.Context, req PredictionReques
 }
 
 // rowsJSON writes parsed rows as a JSON array of objects.
-func rowsJSON(rows *model.Rows) ([]byte, error) {
+func rowsJSON(rows *rowio.Rows) ([]byte, error) {
 	isFeature := map[string]int{}
 	for k, f := range rows.Features {
 		isFeature[f] = k
@@ -355,7 +356,7 @@ func (s *Service) publishedModel(ctx context.Context, modelID string) (*Model, e
 }
 
 // request stores the validated rows, charges for them and starts the workflow.
-func (s *Service) request(ctx context.Context, req PredictionRequest, m *Model, rows *model.Rows, input []byte) (*Prediction, bool, error) {
+func (s *Service) request(ctx context.Context, req PredictionRequest, m *Model, rows *rowio.Rows, input []byte) (*Prediction, bool, error) {
 	now := s.now().UTC()
 	p := &Prediction{
 		ID: s.newID(), UserID: req.UserID, ModelID: m.ID, Status: StatusPending,
@@ -461,10 +462,10 @@ func idempotentID(req PredictionRequest, input []byte) string {
 // that names the row and field as a path into the request:
 // input_data[3].feature_2, or input_data.feature_2 for a single object.
 func inputError(err error, input []byte) error {
-	if errors.Is(err, model.ErrTooManyRows) {
+	if errors.Is(err, rowio.ErrTooManyRows) {
 		return &Error{Code: ETooLarge, Message: fmt.Sprintf("input_data has more than %d rows", MaxRows), Err: err}
 	}
-	var re *model.RowError
+	var re *rowio.RowError
 	if !errors.As(err, &re) {
 		return &Error{Code: EInvalid, Message: "input_data: " + err.Error(), Err: err}
 	}
@@ -518,17 +519,17 @@ func (s *Service) RunPrediction(ctx context.Context, id string) error {
 		}
 		return err
 	}
-	rows, err := model.ParseJSONRows(input, pm.Features(), MaxRows)
+	rows, err := rowio.ParseJSON(input, pm.Features(), MaxRows)
 	if err != nil {
 		return &PermanentError{Reason: "input_data: " + err.Error()}
 	}
-	preds := pm.PredictRows(rows)
+	preds := rowio.Predict(pm, rows)
 	result, err := json.Marshal(Output{Predictions: preds, Quality: quality(m)})
 	if err != nil {
 		return &PermanentError{Reason: "the model produced values that are not finite numbers"}
 	}
 	var csv bytes.Buffer
-	if err := model.WriteCSV(&csv, rows, preds); err != nil {
+	if err := rowio.WriteCSV(&csv, rows, preds); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	if err := s.blobs.Put(ctx, CSVKey(id), "text/csv", &csv); err != nil {

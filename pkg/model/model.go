@@ -101,17 +101,6 @@ func (m *Model) Predict(x []float64, n int, out []float64) {
 	m.eval.predict(x, n, out)
 }
 
-// PredictRows returns one prediction per parsed row. The rows must have been
-// parsed for this model's features.
-func (m *Model) PredictRows(r *Rows) []float64 {
-	if len(r.Features) != len(m.features) {
-		panic(fmt.Sprintf("model: PredictRows: rows have %d features, model has %d", len(r.Features), len(m.features)))
-	}
-	out := make([]float64, r.N)
-	m.Predict(r.X, r.N, out)
-	return out
-}
-
 // header is the part of a model file read before its format is known.
 type header struct {
 	Format        *string `json:"format"`

@@ -3,7 +3,6 @@ package model
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -367,13 +366,6 @@ func TestManyFeatures(t *testing.T) {
 	m.Predict(x, 2, out)
 	if out[0] != 1 || out[1] != 2 {
 		t.Errorf("predictions %v, want [1 2]", out)
-	}
-}
-
-func TestErrTooManyRowsIsWrapped(t *testing.T) {
-	_, err := ParseJSONRows([]byte(`[{"a":1},{"a":2}]`), []string{"a"}, 1)
-	if !errors.Is(err, ErrTooManyRows) {
-		t.Errorf("error %v does not wrap ErrTooManyRows", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/csv"
 	"math"
+	"mlsvc/pkg/rowio"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,14 +55,15 @@ func TestPublishedModels(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer in.Close()
-			rows, err := ParseCSVRows(in, m.Features(), 0)
+			rows, err := rowio.ParseCSV(in, m.Features(), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if rows.N != len(records) {
 				t.Fatalf("sample_data.csv has %d rows, sample_expected.csv %d", rows.N, len(records))
 			}
-			got := m.PredictRows(rows)
+			got := make([]float64, rows.N)
+			m.Predict(rows.X, rows.N, got)
 			worst := 0.0
 			for i, rec := range records {
 				want, err := strconv.ParseFloat(rec[col[tc.file]], 64)

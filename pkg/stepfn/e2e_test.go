@@ -26,6 +26,7 @@ import (
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/model"
+	"mlsvc/pkg/rowio"
 	"mlsvc/pkg/s3blob"
 	"mlsvc/pkg/stepfn"
 )
@@ -257,11 +258,11 @@ func localPredictions(t *testing.T, file string, rows json.RawMessage) []float64
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := model.ParseJSONRows(rows, pm.Features(), 100)
+	r, err := rowio.ParseJSON(rows, pm.Features(), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pm.PredictRows(r)
+	return rowio.Predict(pm, r)
 }
 
 // buildFunctions builds functions/<name> as Lambda bootstraps for this

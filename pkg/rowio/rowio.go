@@ -1,4 +1,8 @@
-package model
+// Package rowio reads prediction input rows from request bodies (JSON
+// objects or CSV with a header) into the numeric matrix a model evaluates,
+// and writes the rows with their predictions back out as CSV. It is the
+// transport side of rows; pkg/model evaluates them.
+package rowio
 
 import (
 	"bytes"
@@ -48,12 +52,12 @@ const (
 	reasonNotFinite = "not a finite number"
 )
 
-// ParseJSONRows reads a JSON object or a non-empty array of objects. Each
+// ParseJSON reads a JSON object or a non-empty array of objects. Each
 // object must hold every feature as a finite JSON number; other keys are kept
 // as extra columns (any JSON type; a string is echoed unquoted, other values as
 // compact JSON). Columns are the features in model order, then the extra keys
 // sorted. maxRows <= 0 means no limit. Bad values are *RowError.
-func ParseJSONRows(data []byte, features []string, maxRows int) (*Rows, error) {
+func ParseJSON(data []byte, features []string, maxRows int) (*Rows, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, errors.New("empty input: expected a JSON object or an array of objects")
@@ -192,11 +196,11 @@ func jsonCell(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// ParseCSVRows reads CSV with a header row. The header must name every
+// ParseCSV reads CSV with a header row. The header must name every
 // feature; other columns are kept as they are. Feature cells must be finite
 // numbers (surrounding spaces allowed). maxRows <= 0 means no limit.
 // Bad values are *RowError.
-func ParseCSVRows(r io.Reader, features []string, maxRows int) (*Rows, error) {
+func ParseCSV(r io.Reader, features []string, maxRows int) (*Rows, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -301,4 +305,29 @@ func WriteCSV(w io.Writer, r *Rows, predictions []float64) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// jsonError turns encoding/json's errors into messages that say where.
+func jsonError(err error) error {
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)
+	}
+	return err
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// Predictor evaluates n rows of a row-major matrix into out; *model.Model
+// is one.
+type Predictor interface {
+	Predict(x []float64, n int, out []float64)
+}
+
+// Predict returns p's prediction for each of the rows, which must have been
+// parsed for p's features.
+func Predict(p Predictor, r *Rows) []float64 {
+	out := make([]float64, r.N)
+	p.Predict(r.X, r.N, out)
+	return out
 }

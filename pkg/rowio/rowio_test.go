@@ -1,4 +1,4 @@
-package model
+package rowio
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 var rowFeatures = []string{"a", "b"}
 
-func TestParseJSONRows(t *testing.T) {
+func TestParseJSON(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
@@ -25,7 +25,7 @@ func TestParseJSONRows(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := ParseJSONRows([]byte(tc.in), rowFeatures, 10)
+			r, err := ParseJSON([]byte(tc.in), rowFeatures, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func checkRows(t *testing.T, r *Rows, cells [][]string, x []float64) {
 	}
 }
 
-func TestParseJSONRowsErrors(t *testing.T) {
+func TestParseJSONErrors(t *testing.T) {
 	tests := []struct {
 		name, in string
 		max      int
@@ -86,7 +86,7 @@ func TestParseJSONRowsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseJSONRows([]byte(tc.in), rowFeatures, tc.max)
+			_, err := ParseJSON([]byte(tc.in), rowFeatures, tc.max)
 			checkRowsError(t, err, tc.want, tc.row)
 		})
 	}
@@ -123,7 +123,7 @@ func TestRowErrorMessage(t *testing.T) {
 	}
 }
 
-func TestParseCSVRows(t *testing.T) {
+func TestParseCSV(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
@@ -138,7 +138,7 @@ func TestParseCSVRows(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := ParseCSVRows(strings.NewReader(tc.in), rowFeatures, 10)
+			r, err := ParseCSV(strings.NewReader(tc.in), rowFeatures, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestParseCSVRows(t *testing.T) {
 	}
 }
 
-func TestParseCSVRowsErrors(t *testing.T) {
+func TestParseCSVErrors(t *testing.T) {
 	tests := []struct {
 		name, in string
 		max      int
@@ -175,14 +175,14 @@ func TestParseCSVRowsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseCSVRows(strings.NewReader(tc.in), rowFeatures, tc.max)
+			_, err := ParseCSV(strings.NewReader(tc.in), rowFeatures, tc.max)
 			checkRowsError(t, err, tc.want, tc.row)
 		})
 	}
 }
 
 func TestWriteCSV(t *testing.T) {
-	r, err := ParseJSONRows([]byte(`[{"a":1,"b":2,"note":"x, \"y\""},{"a":3,"b":4}]`), rowFeatures, 10)
+	r, err := ParseJSON([]byte(`[{"a":1,"b":2,"note":"x, \"y\""},{"a":3,"b":4}]`), rowFeatures, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,21 +199,16 @@ func TestWriteCSV(t *testing.T) {
 		t.Error("WriteCSV with one prediction for two rows: no error")
 	}
 	// CSV output reads back as CSV input with the same values.
-	back, err := ParseCSVRows(strings.NewReader(want), rowFeatures, 10)
+	back, err := ParseCSV(strings.NewReader(want), rowFeatures, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkRows(t, back, [][]string{{"1", "2", `x, "y"`, "0.30000000000000004"}, {"3", "4", "", "-1e-300"}}, []float64{1, 2, 3, 4})
 }
 
-func TestPredictRows(t *testing.T) {
-	m := mustParse(t, []byte(linearJSON)) // 2a - 3b + 1
-	r, err := ParseCSVRows(strings.NewReader("b,a\n1,2\n0,0\n"), m.Features(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := m.PredictRows(r)
-	if len(got) != 2 || got[0] != 2 || got[1] != 1 {
-		t.Errorf("PredictRows = %v, want [2 1]", got)
+func TestErrTooManyRowsIsWrapped(t *testing.T) {
+	_, err := ParseJSON([]byte(`[{"a":1},{"a":2}]`), []string{"a"}, 1)
+	if !errors.Is(err, ErrTooManyRows) {
+		t.Errorf("error %v does not wrap ErrTooManyRows", err)
 	}
 }
