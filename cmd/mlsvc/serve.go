@@ -14,6 +14,7 @@ import (
 
 	"mlsvc/models"
 	"mlsvc/pkg/local"
+	"mlsvc/pkg/mlsvc"
 	"mlsvc/web"
 )
 
@@ -30,13 +31,17 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env("MLSVC_ADDR", "127.0.0.1:8000"), "listen address (MLSVC_ADDR)")
 	dataDir := fs.String("data", env("MLSVC_DATA_DIR", ".data"), "database and blob directory (MLSVC_DATA_DIR)")
-	delay := fs.String("delay", env("MLSVC_DELAY", "10s-25s"), "workflow wait, a range or a fixed duration (MLSVC_DELAY)")
+	delay := fs.String("delay", env("MLSVC_DELAY", mlsvc.DefaultDelay), "workflow wait, a range or a fixed duration (MLSVC_DELAY)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	d, err := local.ParseDelay(*delay)
+	d, err := mlsvc.ParseDelay(*delay)
 	if err != nil {
 		return err
+	}
+	cost, err := mlsvc.ParseBcryptCost(os.Getenv("MLSVC_BCRYPT_COST"))
+	if err != nil {
+		return fmt.Errorf("MLSVC_BCRYPT_COST: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	catalog, err := models.Catalog()
@@ -51,6 +56,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	app, err := local.Open(ctx, local.Config{
 		DataDir: *dataDir, Delay: d, Catalog: catalog, Builtin: models.Files,
 		BaseURL: env("MLSVC_PUBLIC_URL", "http://"+ln.Addr().String()), Web: web.Handler(), Logger: log,
+		BcryptCost: cost,
 	})
 	if err != nil {
 		return err

@@ -4,14 +4,11 @@
 package main
 
 import (
-	"log/slog"
-
 	"mlsvc/pkg/lambdafn"
-	"mlsvc/pkg/mlsvc"
 )
 
 func main() {
-	lambdafn.Start(lambdafn.Options{}, func(svc *mlsvc.Service, log *slog.Logger) any {
-		return lambdafn.Authorizer(svc, log)
+	lambdafn.Start(lambdafn.Options{}, func(d lambdafn.Deps) any {
+		return lambdafn.Authorizer(d.Service, d.Logger)
 	})
 }

@@ -3,15 +3,12 @@
 package main
 
 import (
-	"log/slog"
-
 	"mlsvc/pkg/lambdafn"
-	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stepfn"
 )
 
 func main() {
-	lambdafn.Start(lambdafn.Options{}, func(svc *mlsvc.Service, log *slog.Logger) any {
-		return stepfn.Failure(svc)
+	lambdafn.Start(lambdafn.Options{}, func(d lambdafn.Deps) any {
+		return stepfn.Failure(d.Worker)
 	})
 }

@@ -4,16 +4,13 @@
 package main
 
 import (
-	"log/slog"
-
 	"mlsvc/models"
 	"mlsvc/pkg/lambdafn"
-	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stepfn"
 )
 
 func main() {
-	lambdafn.Start(lambdafn.Options{Blobs: lambdafn.S3, Builtin: models.Files}, func(svc *mlsvc.Service, log *slog.Logger) any {
-		return stepfn.Inference(svc)
+	lambdafn.Start(lambdafn.Options{Blobs: lambdafn.S3, Builtin: models.Files}, func(d lambdafn.Deps) any {
+		return stepfn.Inference(d.Worker)
 	})
 }

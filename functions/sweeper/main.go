@@ -5,10 +5,8 @@ package main
 
 import (
 	"context"
-	"log/slog"
 
 	"mlsvc/pkg/lambdafn"
-	"mlsvc/pkg/mlsvc"
 )
 
 type result struct {
@@ -16,11 +14,11 @@ type result struct {
 }
 
 func main() {
-	lambdafn.Start(lambdafn.Options{}, func(svc *mlsvc.Service, log *slog.Logger) any {
+	lambdafn.Start(lambdafn.Options{}, func(d lambdafn.Deps) any {
 		return func(ctx context.Context) (result, error) {
-			n, err := svc.SettleStale(ctx)
+			n, err := d.Worker.SettleStale(ctx)
 			if n > 0 {
-				log.Warn("settled stale predictions", "count", n)
+				d.Logger.Warn("settled stale predictions", "count", n)
 			}
 			return result{n}, err
 		}

@@ -44,24 +44,12 @@ type Store struct {
 	tables Tables
 }
 
-var (
-	_ mlsvc.Store         = (*Store)(nil)
-	_ mlsvc.PendingLister = (*Store)(nil)
-)
+var _ mlsvc.Store = (*Store)(nil)
 
 // NewStore returns a Store that keeps its records in tables through client.
 func NewStore(client *dynamodb.Client, tables Tables) *Store {
 	return &Store{db: client, tables: tables}
 }
-
-// Page sizes of Predictions: the default for a Page without a Limit, and the most.
-const (
-	defaultPageLimit = 100
-	maxPageLimit     = 1000
-)
-
-// foldName is the key of a username in the usernames table.
-func foldName(username string) string { return strings.ToLower(username) }
 
 // CreateUser implements mlsvc.Store.
 func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
@@ -73,7 +61,7 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 		}},
 		{Put: &types.Put{
 			TableName:           aws.String(s.tables.Usernames),
-			Item:                item{"username": str(foldName(u.Username)), "user_id": str(u.ID)},
+			Item:                item{"username": str(mlsvc.UsernameKey(u.Username)), "user_id": str(u.ID)},
 			ConditionExpression: aws.String("attribute_not_exists(username)"),
 		}},
 	})
@@ -100,7 +88,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
 
 // UserByUsername implements mlsvc.Store.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*mlsvc.User, error) {
-	it, err := s.get(ctx, s.tables.Usernames, "username", foldName(username))
+	it, err := s.get(ctx, s.tables.Usernames, "username", mlsvc.UsernameKey(username))
 	if err != nil {
 		return nil, wrap(err, "get username")
 	}
@@ -199,12 +187,12 @@ func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
 // CreatePrediction implements mlsvc.Store: one transaction charges the user
 // (only if the balance covers the cost) and puts the prediction (only if
 // its id is new). DynamoDB applies both or neither.
-func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) (mlsvc.Cents, error) {
+func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error {
 	if p.Cost < 0 {
-		return 0, mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
+		return mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
 	}
 	if p.UserID == "" {
-		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user not found")
+		return mlsvc.Errorf(mlsvc.ENotFound, "user not found")
 	}
 	pending := *p
 	pending.Status = mlsvc.StatusPending
@@ -226,22 +214,13 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) (mlsv
 	})
 	switch {
 	case conditionFailed(err, 0) && len(cancellationReason(err, 0).Item) == 0:
-		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", p.UserID)
+		return mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", p.UserID)
 	case conditionFailed(err, 0):
-		return 0, mlsvc.Errorf(mlsvc.EInsufficient, "insufficient balance: the prediction costs %s", p.Cost)
+		return mlsvc.Errorf(mlsvc.EInsufficient, "insufficient balance: the prediction costs %s", p.Cost)
 	case conditionFailed(err, 1):
-		return 0, mlsvc.Errorf(mlsvc.EConflict, "prediction %s already exists", p.ID)
-	case err != nil:
-		return 0, wrap(err, "create prediction")
+		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s already exists", p.ID)
 	}
-	// A transaction returns no values: read the balance back. Under concurrent
-	// charges it may already include later ones. The charge is committed
-	// whatever this read gives: a failed read is no failure of the charge.
-	u, err := s.UserByID(ctx, p.UserID)
-	if err != nil {
-		return 0, nil
-	}
-	return u.Balance, nil
+	return wrap(err, "create prediction")
 }
 
 // Prediction implements mlsvc.Store.
@@ -260,11 +239,7 @@ func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, e
 // newest first. It reads one item past the page so that the last page has
 // no cursor. Like every GSI read, it is eventually consistent.
 func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.Prediction, string, error) {
-	limit := page.Limit
-	if limit <= 0 {
-		limit = defaultPageLimit
-	}
-	limit = min(limit, maxPageLimit)
+	limit := page.Size()
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.tables.Predictions),
 		IndexName:                 aws.String(IndexByUser),

@@ -124,6 +124,12 @@ func predictionItem(p *mlsvc.Prediction) item {
 	if p.Error != "" {
 		it["error"] = str(p.Error)
 	}
+	if p.InputBytes > 0 {
+		it["input_bytes"] = num(p.InputBytes)
+	}
+	if p.RequestHash != "" {
+		it["request_hash"] = str(p.RequestHash)
+	}
 	if p.Status == mlsvc.StatusPending {
 		it["pending"] = str(p.ID)
 	}
@@ -145,6 +151,12 @@ func (it item) prediction() (*mlsvc.Prediction, error) {
 	}
 	if _, ok := it["error"]; ok {
 		p.Error = d.str(it, "error")
+	}
+	if _, ok := it["input_bytes"]; ok { // absent in records from before it was kept
+		p.InputBytes = d.int(it, "input_bytes")
+	}
+	if _, ok := it["request_hash"]; ok {
+		p.RequestHash = d.str(it, "request_hash")
 	}
 	return p, d.err("prediction")
 }

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +35,7 @@ type cached struct {
 const maxCached = 10_000
 
 // NewBasicAuth returns a BasicAuth remembering verified credentials for ttl
-// (0 disables the cache).
+// (mlsvc.AuthCacheTTL in the local server; 0 disables the cache).
 func NewBasicAuth(svc *mlsvc.Service, ttl time.Duration) *BasicAuth {
 	return &BasicAuth{svc: svc, ttl: ttl, now: time.Now, cache: map[[32]byte]cached{}}
 }
@@ -41,9 +43,8 @@ func NewBasicAuth(svc *mlsvc.Service, ttl time.Duration) *BasicAuth {
 // Authenticate implements Authenticator.
 func (b *BasicAuth) Authenticate(r *http.Request) (string, error) {
 	header := r.Header.Get("Authorization")
-	username, password, ok := r.BasicAuth()
-	if !ok {
-		return "", mlsvc.Errorf(mlsvc.EUnauthorized, "authentication required: HTTP Basic credentials")
+	if _, _, err := parseBasic(header); err != nil {
+		return "", err
 	}
 	key := sha256.Sum256([]byte(header))
 	now := b.now()
@@ -53,7 +54,7 @@ func (b *BasicAuth) Authenticate(r *http.Request) (string, error) {
 	if hit && now.Before(c.expires) {
 		return c.userID, nil
 	}
-	u, err := b.svc.Authenticate(r.Context(), username, password)
+	u, err := UserFromAuthorization(r.Context(), b.svc, header)
 	if err != nil {
 		return "", err
 	}
@@ -75,14 +76,32 @@ func (b *BasicAuth) Authenticate(r *http.Request) (string, error) {
 	return u.ID, nil
 }
 
-// UserFromBasic checks a raw Authorization header value; the Lambda
-// authorizer uses it.
-func UserFromBasic(ctx context.Context, svc *mlsvc.Service, header string) (*mlsvc.User, error) {
-	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-	r.Header.Set("Authorization", header)
-	username, password, ok := r.BasicAuth()
-	if !ok {
-		return nil, mlsvc.Errorf(mlsvc.EUnauthorized, "authentication required: HTTP Basic credentials")
+// UserFromAuthorization returns the user of an Authorization header value
+// (HTTP Basic credentials), or EUnauthorized. The local middleware and the
+// Lambda authorizer both identify callers with it.
+func UserFromAuthorization(ctx context.Context, svc *mlsvc.Service, header string) (*mlsvc.User, error) {
+	username, password, err := parseBasic(header)
+	if err != nil {
+		return nil, err
 	}
 	return svc.Authenticate(ctx, username, password)
+}
+
+// parseBasic reads "Basic base64(username:password)" (the scheme
+// case-insensitively, as RFC 7617 allows).
+func parseBasic(header string) (username, password string, err error) {
+	missing := mlsvc.Errorf(mlsvc.EUnauthorized, "authentication required: HTTP Basic credentials")
+	scheme, encoded, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return "", "", missing
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
+	if err != nil {
+		return "", "", missing
+	}
+	username, password, ok = strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", missing
+	}
+	return username, password, nil
 }

@@ -80,7 +80,7 @@ func Authorizer(svc *mlsvc.Service, log *slog.Logger) AuthorizerHandler {
 	}
 	return func(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 		allow := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true}
-		u, err := httpapi.UserFromBasic(ctx, svc, authorization(req))
+		u, err := httpapi.UserFromAuthorization(ctx, svc, authorization(req))
 		switch mlsvc.ErrorCode(err) {
 		case "":
 			allow.Context = map[string]any{UserIDKey: u.ID}

@@ -1,4 +1,5 @@
-// Package lambdafn wires the ML Service into AWS Lambda functions: it reads
+// Package lambdafn is the composition root of the ML Service on AWS Lambda
+// (pkg/local is the one of local mode): it reads
 // the function's environment, builds the AWS SDK clients and the domain
 // Service once per cold start, and adapts the HTTP API's routes and the
 // authorizer to Lambda handlers (the state machine's tasks are pkg/stepfn's).
@@ -9,8 +10,8 @@
 //	TABLE_USERS, TABLE_USERNAMES, TABLE_MODELS, TABLE_PREDICTIONS  DynamoDB tables
 //	BUCKET             S3 bucket of inputs, results, CSVs and model files
 //	STATE_MACHINE_ARN  the prediction workflow (only the predict function starts it)
-//	MLSVC_DELAY        workflow wait, "10s-25s" (default) or a fixed "0s"
-//	MLSVC_BCRYPT_COST  password hashing cost (default bcrypt's, 10)
+//	MLSVC_DELAY        workflow wait (mlsvc.ParseDelay; default mlsvc.DefaultDelay)
+//	MLSVC_BCRYPT_COST  password hashing cost (mlsvc.ParseBcryptCost)
 //
 // Local emulators are reached through the SDK's own settings:
 // AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_SFN
@@ -19,14 +20,12 @@
 package lambdafn
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -52,8 +51,8 @@ type Env struct {
 	Tables          dynamo.Tables
 	Bucket          string // "" in functions without Options.Blobs
 	StateMachineARN string // "" in functions without Options.Workflow
-	Delay           Delay
-	BcryptCost      int // 0: bcrypt's default
+	Delay           mlsvc.Delay
+	BcryptCost      int
 	S3PathStyle     bool
 }
 
@@ -85,13 +84,11 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		return Env{}, fmt.Errorf("lambdafn: environment variables not set: %s", strings.Join(missing, ", "))
 	}
 	var err error
-	if e.Delay, err = ParseDelay(cmp.Or(getenv("MLSVC_DELAY"), "10s-25s")); err != nil {
+	if e.Delay, err = mlsvc.ParseDelay(getenv("MLSVC_DELAY")); err != nil {
 		return Env{}, fmt.Errorf("lambdafn: MLSVC_DELAY: %w", err)
 	}
-	if s := getenv("MLSVC_BCRYPT_COST"); s != "" {
-		if e.BcryptCost, err = strconv.Atoi(s); err != nil || e.BcryptCost < 4 || e.BcryptCost > 31 {
-			return Env{}, fmt.Errorf("lambdafn: MLSVC_BCRYPT_COST=%q: want an integer from 4 to 31", s)
-		}
+	if e.BcryptCost, err = mlsvc.ParseBcryptCost(getenv("MLSVC_BCRYPT_COST")); err != nil {
+		return Env{}, fmt.Errorf("lambdafn: MLSVC_BCRYPT_COST: %w", err)
 	}
 	if s := getenv("S3_FORCE_PATH_STYLE"); s != "" {
 		if e.S3PathStyle, err = strconv.ParseBool(s); err != nil {
@@ -125,30 +122,39 @@ type Options struct {
 // for the whole init phase.
 const coldStartTimeout = 8 * time.Second
 
-// NewService builds the SDK clients and the Service of one function from
-// its environment. It is called once per cold start.
-func NewService(ctx context.Context, opts Options) (*mlsvc.Service, error) {
+// Deps are what a function's handler is built from: the domain's Service
+// (the API's rules) and Worker (the workflow's steps) over the AWS
+// adapters, and the function's logger.
+type Deps struct {
+	Service *mlsvc.Service
+	Worker  *mlsvc.Worker
+	Logger  *slog.Logger
+}
+
+// NewDeps builds the SDK clients, the Service and the Worker of one
+// function from its environment. It is called once per cold start.
+func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 	env, err := ReadEnv(os.Getenv)
 	if err != nil {
-		return nil, err
+		return Deps{}, err
 	}
 	cfg, err := AWSConfig()
 	if err != nil {
-		return nil, err
+		return Deps{}, err
 	}
 	var blobs mlsvc.Blobs = noBlobs{}
 	if opts.Blobs != nil {
 		if blobs, err = opts.Blobs(cfg, env); err != nil {
-			return nil, err
+			return Deps{}, err
 		}
 	}
 	var workflow mlsvc.Workflow = noWorkflow{}
 	if opts.Workflow != nil {
 		if workflow, err = opts.Workflow(cfg, env); err != nil {
-			return nil, err
+			return Deps{}, err
 		}
 	}
-	svc := mlsvc.New(mlsvc.Config{
+	domain := mlsvc.Config{
 		Store:      dynamo.NewStore(newDynamoDB(cfg), env.Tables),
 		Blobs:      blobs,
 		Workflow:   workflow,
@@ -156,15 +162,16 @@ func NewService(ctx context.Context, opts Options) (*mlsvc.Service, error) {
 		Delay:      env.Delay.Pick,
 		BcryptCost: env.BcryptCost,
 		Logger:     opts.Logger,
-	})
+	}
+	d := Deps{Service: mlsvc.New(domain), Worker: mlsvc.NewWorker(domain), Logger: opts.Logger}
 	if opts.Catalog != nil {
 		ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
 		defer cancel()
-		if err := publish(ctx, svc, opts); err != nil {
-			return nil, fmt.Errorf("lambdafn: publish the built-in models: %w", err)
+		if err := publish(ctx, d.Service, opts); err != nil {
+			return Deps{}, fmt.Errorf("lambdafn: publish the built-in models: %w", err)
 		}
 	}
-	return svc, nil
+	return d, nil
 }
 
 // publish publishes the catalog's models that are not in the table yet
@@ -266,62 +273,28 @@ func (noBlobs) URL(context.Context, string, string, time.Duration) (string, erro
 }
 func (noWorkflow) Start(context.Context, *mlsvc.Prediction) error { return errNotWired }
 
-// Delay is the workflow's wait: a fixed duration or a uniform random one in
-// [Min, Max].
-type Delay struct{ Min, Max time.Duration }
-
-// ParseDelay reads "10s-25s", "1s-2s" or a fixed "0s".
-func ParseDelay(s string) (Delay, error) {
-	bad := fmt.Errorf("delay %q: want a duration like 10s or a range like 10s-25s", s)
-	lo, hi, isRange := strings.Cut(strings.TrimSpace(s), "-")
-	minimum, err := time.ParseDuration(lo)
-	if err != nil {
-		return Delay{}, bad
-	}
-	maximum := minimum
-	if isRange {
-		if maximum, err = time.ParseDuration(hi); err != nil {
-			return Delay{}, bad
-		}
-	}
-	if minimum < 0 || maximum < minimum {
-		return Delay{}, fmt.Errorf("delay %q: the range must be non-negative and ascending", s)
-	}
-	return Delay{minimum, maximum}, nil
-}
-
-// Pick returns a delay in the range in whole seconds, as the state
-// machine's Wait state counts them.
-func (d Delay) Pick() time.Duration {
-	v := d.Min
-	if d.Max > d.Min {
-		v += rand.N(d.Max - d.Min + 1)
-	}
-	return v.Round(time.Second)
-}
-
 // NewLogger returns the JSON logger of a function, on stderr, which Lambda
 // sends to CloudWatch Logs.
 func NewLogger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
 }
 
-// Start is a function's main: it builds the Service at cold start and runs
-// the Lambda handler that handler makes of it (any handler lambda.Start
+// Start is a function's main: it builds the Deps at cold start and runs
+// the Lambda handler that handler makes of them (any handler lambda.Start
 // takes). A failed cold start is logged and exits, so Lambda reports an
 // init error.
-func Start(opts Options, handler func(svc *mlsvc.Service, log *slog.Logger) any) {
+func Start(opts Options, handler func(Deps) any) {
 	log := NewLogger()
 	opts.Logger = log
-	svc, err := NewService(context.Background(), opts)
+	d, err := NewDeps(context.Background(), opts)
 	if err != nil {
 		log.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(handler(svc, log))
+	lambda.Start(handler(d))
 }
 
 // StartRoute is the main of the function of the API route name.
 func StartRoute(name string, opts Options) {
-	Start(opts, func(svc *mlsvc.Service, log *slog.Logger) any { return Route(svc, name, log) })
+	Start(opts, func(d Deps) any { return Route(d.Service, name, d.Logger) })
 }

@@ -55,11 +55,11 @@ func TestReadEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e.Tables.Users != "u" || e.Tables.Usernames != "n" || e.Tables.Models != "m" || e.Tables.Predictions != "p" ||
-		e.Bucket != "b" || e.StateMachineARN != "arn" || e.Delay != (Delay{time.Second, 3 * time.Second}) ||
+		e.Bucket != "b" || e.StateMachineARN != "arn" || e.Delay != (mlsvc.Delay{Min: time.Second, Max: 3 * time.Second}) ||
 		e.BcryptCost != 6 || !e.S3PathStyle {
 		t.Errorf("ReadEnv = %+v", e)
 	}
-	if e, err := ReadEnv(with("MLSVC_DELAY", "")); err != nil || e.Delay != (Delay{10 * time.Second, 25 * time.Second}) {
+	if e, err := ReadEnv(with("MLSVC_DELAY", "")); err != nil || e.Delay != (mlsvc.Delay{Min: 10 * time.Second, Max: 25 * time.Second}) {
 		t.Errorf("default delay = %+v, %v; want 10s-25s", e.Delay, err)
 	}
 	for _, c := range []struct{ name, value, wantErr string }{
@@ -130,32 +130,6 @@ func TestEndpoints(t *testing.T) {
 }
 
 func awsConfigForTest() aws.Config { return aws.Config{Region: "us-east-1"} }
-
-func TestDelay(t *testing.T) {
-	for _, c := range []struct {
-		in       string
-		min, max time.Duration
-	}{
-		{"0s", 0, 0},
-		{"12s", 12 * time.Second, 12 * time.Second},
-		{" 10s-25s ", 10 * time.Second, 25 * time.Second},
-	} {
-		d, err := ParseDelay(c.in)
-		if err != nil || d.Min != c.min || d.Max != c.max {
-			t.Errorf("ParseDelay(%q) = %+v, %v; want %v-%v", c.in, d, err, c.min, c.max)
-		}
-		for range 50 {
-			if p := d.Pick(); p < c.min || p > c.max || p%time.Second != 0 {
-				t.Fatalf("%+v.Pick() = %v, want whole seconds in [%v, %v]", d, p, c.min, c.max)
-			}
-		}
-	}
-	for _, bad := range []string{"", "ten", "10s-", "-5s", "3s-1s"} {
-		if _, err := ParseDelay(bad); err == nil {
-			t.Errorf("ParseDelay(%q): no error", bad)
-		}
-	}
-}
 
 func basic(user, password string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))

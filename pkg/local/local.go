@@ -1,15 +1,15 @@
-// Package local assembles the whole service on one machine: the SQLite
-// store, blobs in a directory behind signed URLs, the in-process workflow
-// runner, the HTTP API and the web UI, all under one data directory.
+// Package local is the composition root of local mode (pkg/lambdafn is the
+// one of AWS Lambda): it assembles the whole service on one machine — the
+// SQLite store, blobs in a directory behind signed URLs, the in-process
+// workflow runner, the HTTP API and the web UI — all under one data
+// directory.
 package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"mlsvc/pkg/httpapi"
+	"mlsvc/pkg/httperr"
 	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/runner"
@@ -27,7 +28,7 @@ import (
 // Config is the local service's configuration.
 type Config struct {
 	DataDir string
-	Delay   Delay
+	Delay   mlsvc.Delay
 	// Catalog is published at start-up (models not in the store yet).
 	Catalog []*mlsvc.Model
 	// Builtin holds the catalog's model files.
@@ -37,8 +38,11 @@ type Config struct {
 	BaseURL string
 	// Web serves the UI at "/"; optional.
 	Web        http.Handler
-	BcryptCost int
+	BcryptCost int // 0: mlsvc.DefaultBcryptCost
 	Logger     *slog.Logger
+	// Now is the clock of the domain and of the runner (default
+	// time.Now); tests move it.
+	Now func() time.Time
 	// Admin opens the data for an administrative command while a server may
 	// be running: pending predictions are left to the server.
 	Admin bool
@@ -73,19 +77,22 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	run := runner.New(runtime.GOMAXPROCS(0), log)
-	svc := mlsvc.New(mlsvc.Config{
-		Store: store, Blobs: blobs, Workflow: run, Builtin: cfg.Builtin,
-		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log,
+	domain := mlsvc.Config{
+		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
+		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
+	}
+	run := runner.New(runner.Config{
+		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,
 	})
-	run.Bind(svc)
+	domain.Workflow = run
+	svc := mlsvc.New(domain)
 	a := &App{Service: svc, Store: store, Blobs: blobs, runner: run, log: log}
 	if err := svc.Seed(ctx, cfg.Catalog); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("publish models: %w", err)
 	}
 	if !cfg.Admin {
-		n, err := run.Resume(ctx, store)
+		n, err := run.Resume(ctx)
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("resume pending predictions: %w", err)
@@ -95,7 +102,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
-	api := httpapi.New(svc, httpapi.NewBasicAuth(svc, 5*time.Minute), log)
+	api := httpapi.New(svc, httpapi.NewBasicAuth(svc, mlsvc.AuthCacheTTL), log)
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	mux.Handle("GET /blobs/", http.StripPrefix("/blobs/", blobs.Handler()))
@@ -109,9 +116,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			cfg.Web.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintln(w, `{"detail":"no such endpoint"}`)
+		httperr.Detail(w, http.StatusNotFound, "no such endpoint")
 	})
 	a.handler = logRequests(log, mux)
 	return a, nil
@@ -125,42 +130,6 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Close() error {
 	a.runner.Close()
 	return a.Store.Close()
-}
-
-// Delay is the workflow's wait: a fixed duration or a uniform random one in
-// [Min, Max].
-type Delay struct{ Min, Max time.Duration }
-
-// ParseDelay reads "10s-25s", "1s-2s" or a fixed "0s".
-func ParseDelay(s string) (Delay, error) {
-	lo, hi, isRange := strings.Cut(strings.TrimSpace(s), "-")
-	min, err := time.ParseDuration(lo)
-	if err != nil {
-		return Delay{}, fmt.Errorf("delay %q: want a duration like 10s or a range like 10s-25s", s)
-	}
-	max := min
-	if isRange {
-		if max, err = time.ParseDuration(hi); err != nil {
-			return Delay{}, fmt.Errorf("delay %q: want a duration like 10s or a range like 10s-25s", s)
-		}
-	}
-	if min < 0 || max < min {
-		return Delay{}, errors.New("delay: the range must be non-negative and ascending")
-	}
-	return Delay{min, max}, nil
-}
-
-// Pick returns a delay in the range, rounded to whole seconds as Step
-// Functions' Wait state counts them (a sub-second range is kept as it is).
-func (d Delay) Pick() time.Duration {
-	v := d.Min
-	if d.Max > d.Min {
-		v += rand.N(d.Max - d.Min + 1)
-	}
-	if d.Max >= time.Second {
-		v = v.Round(time.Second)
-	}
-	return v
 }
 
 type statusWriter struct {

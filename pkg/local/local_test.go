@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mlsvc/models"
+	"mlsvc/pkg/httpapi"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/model"
@@ -33,14 +34,20 @@ type testApp struct {
 	srv *httptest.Server
 }
 
-func open(t *testing.T, dir string, delay local.Delay) *testApp {
+func open(t *testing.T, dir string, delay mlsvc.Delay) *testApp {
+	t.Helper()
+	return openAt(t, dir, delay, nil)
+}
+
+// openAt opens the app with the clock now (nil: time.Now).
+func openAt(t *testing.T, dir string, delay mlsvc.Delay, now func() time.Time) *testApp {
 	t.Helper()
 	catalog, err := models.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
 	app, err := local.Open(context.Background(), local.Config{
-		DataDir: dir, Delay: delay, Catalog: catalog, Builtin: models.Files, BcryptCost: bcrypt.MinCost,
+		DataDir: dir, Delay: delay, Catalog: catalog, Builtin: models.Files, BcryptCost: bcrypt.MinCost, Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +128,15 @@ type predictionJSON struct {
 	CSVURL     string          `json:"csv_url"`
 }
 
+func (c *client) get(id string) predictionJSON {
+	c.a.t.Helper()
+	var p predictionJSON
+	if code := c.do("GET", "/predict/"+id, "", &p); code != 200 {
+		c.a.t.Fatalf("GET /predict/%s: %d", id, code)
+	}
+	return p
+}
+
 func (c *client) wait(id string) predictionJSON {
 	c.a.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -166,7 +182,7 @@ const rows = `[{"feature_0":0.1,"feature_1":0.2,"feature_2":0.3,"feature_3":0.4,
 // model, poll, read the result and download the CSV; the numbers are the
 // model runtime's.
 func TestWalkthrough(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{})
+	a := open(t, t.TempDir(), mlsvc.Delay{})
 	c := a.register("alice", "100.5")
 	if got := c.balance(); got != "100.5" {
 		t.Fatalf("balance = %s, want 100.5", got)
@@ -272,7 +288,7 @@ func get(t *testing.T, url string, want int) string {
 // TestConcurrentCharges: 30 parallel requests from a user whose balance
 // covers exactly 5.
 func TestConcurrentCharges(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{Min: time.Hour, Max: time.Hour})
+	a := open(t, t.TempDir(), mlsvc.Delay{Min: time.Hour, Max: time.Hour})
 	c := a.register("bob", "50")
 	codes := make([]int, 30)
 	var wg sync.WaitGroup
@@ -305,14 +321,20 @@ func TestConcurrentCharges(t *testing.T) {
 // completes after the next start, charged once.
 func TestRestartCompletesPending(t *testing.T) {
 	dir := t.TempDir()
-	a := open(t, dir, local.Delay{Min: 300 * time.Millisecond, Max: 300 * time.Millisecond})
+	a := open(t, dir, mlsvc.Delay{Min: time.Hour, Max: time.Hour})
 	c := a.register("carol", "30")
 	code, id := c.predict("rf", rows)
 	if code != 202 {
 		t.Fatalf("predict: %d", code)
 	}
-	a.close() // before the delay is over
-	b := open(t, dir, local.Delay{})
+	if p := c.get(id); p.Status != "pending" {
+		t.Fatalf("before the restart: %s, want pending (its wait is an hour)", p.Status)
+	}
+	a.close()
+	// The next start happens after the wait is over: the runner's clock
+	// says so, and it runs the prediction at once.
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	b := openAt(t, dir, mlsvc.Delay{}, later)
 	c.a = b
 	if p := c.wait(id); p.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)", p.Status, p.Error)
@@ -325,7 +347,7 @@ func TestRestartCompletesPending(t *testing.T) {
 // TestFailedPredictionRefunds: a model whose file cannot be loaded fails
 // the prediction with a reason and refunds the charge.
 func TestFailedPredictionRefunds(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{})
+	a := open(t, t.TempDir(), mlsvc.Delay{})
 	ctx := context.Background()
 	if err := a.app.Blobs.Put(ctx, "models/broken.json", "application/json", strings.NewReader(`{"format":"linear"`)); err != nil {
 		t.Fatal(err)
@@ -357,7 +379,7 @@ func TestFailedPredictionRefunds(t *testing.T) {
 // TestBadInput: every kind of bad request gets its 4xx and a detail, and
 // nothing is charged.
 func TestBadInput(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{Min: time.Hour, Max: time.Hour})
+	a := open(t, t.TempDir(), mlsvc.Delay{Min: time.Hour, Max: time.Hour})
 	c := a.register("erin", "1000")
 	other := a.register("frank", "100")
 	_, othersID := other.predict("lr", rows)
@@ -390,7 +412,7 @@ func TestBadInput(t *testing.T) {
 		{"feature null", c, "POST", "/predict", `{"model_id":"lr","input_data":` + row(`null`) + `}`, 400, "feature_4"},
 		{"empty array", c, "POST", "/predict", `{"model_id":"lr","input_data":[]}`, 400, "input_data"},
 		{"too many rows", c, "POST", "/predict", `{"model_id":"lr","input_data":` + many + `}`, 413, "10000"},
-		{"body too large", c, "POST", "/predict", `{"model_id":"lr","input_data":"` + strings.Repeat("x", mlsvc.MaxBodyBytes) + `"}`, 413, "larger"},
+		{"body too large", c, "POST", "/predict", `{"model_id":"lr","input_data":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`, 413, "larger"},
 		{"unknown model", c, "POST", "/predict", `{"model_id":"nope","input_data":` + row("5") + `}`, 404, "nope"},
 		{"someone else's prediction", c, "GET", "/predict/" + othersID, "", 404, "not found"},
 		{"someone else's download", c, "GET", "/predict/" + othersID + "/download", "", 404, "not found"},
@@ -426,7 +448,7 @@ func TestBadInput(t *testing.T) {
 // TestCSVSubmission: rows posted as CSV give the same numbers as the model
 // runtime on that CSV; a bad cell names its row and column.
 func TestCSVSubmission(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{})
+	a := open(t, t.TempDir(), mlsvc.Delay{})
 	c := a.register("gina", "100")
 	sample, err := os.ReadFile("../../models/sample_data.csv")
 	if err != nil {
@@ -480,9 +502,9 @@ func TestCSVSubmission(t *testing.T) {
 
 // TestIdempotencyKey: retries of one request with its Idempotency-Key, even
 // concurrent ones, charge once and answer with the same prediction; the
-// same key with other rows is a new prediction.
+// same key with other rows or another model is a 422 that charges nothing.
 func TestIdempotencyKey(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{Min: time.Hour, Max: time.Hour})
+	a := open(t, t.TempDir(), mlsvc.Delay{Min: time.Hour, Max: time.Hour})
 	c := a.register("hana", "100")
 	post := func(key, input string) (int, string, string) {
 		body := `{"model_id":"lr","input_data":` + input + `}`
@@ -528,8 +550,11 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Errorf("balance = %s after 11 attempts, want 90 (one charge)", got)
 	}
 	other := `{"feature_0":9,"feature_1":9,"feature_2":9,"feature_3":9,"feature_4":9}`
-	if code, id, _ := post("order-42", other); code != 202 || id == ids[0] {
-		t.Errorf("same key, other rows: %d %s, want a new prediction", code, id)
+	if code, id, _ := post("order-42", other); code != 422 || id != "" {
+		t.Errorf("same key, other rows: %d %s, want 422", code, id)
+	}
+	if code, id, _ := post("order-43", other); code != 202 || id == ids[0] {
+		t.Errorf("another key, other rows: %d %s, want a new prediction", code, id)
 	}
 	if code, _, _ := post(strings.Repeat("k", 256), rows); code != 400 {
 		t.Errorf("overlong key: %d, want 400", code)
@@ -542,7 +567,7 @@ func TestIdempotencyKey(t *testing.T) {
 // TestLargeInputOmitted: a prediction whose rows are too large to return
 // inline (the response must fit Lambda's 6 MB) says so; its CSV has them.
 func TestLargeInputOmitted(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{})
+	a := open(t, t.TempDir(), mlsvc.Delay{})
 	c := a.register("ivan", "100")
 	note := strings.Repeat("n", 500)
 	row := `{"feature_0":1,"feature_1":2,"feature_2":3,"feature_3":4,"feature_4":5,"note":"` + note + `"}`
@@ -568,7 +593,7 @@ func TestLargeInputOmitted(t *testing.T) {
 
 // TestCSVTooLarge: a CSV body over the limit is a 413, not a parse error.
 func TestCSVTooLarge(t *testing.T) {
-	a := open(t, t.TempDir(), local.Delay{})
+	a := open(t, t.TempDir(), mlsvc.Delay{})
 	c := a.register("jane", "100")
 	body := "feature_0,feature_1,feature_2,feature_3,feature_4,note\n" +
 		strings.Repeat("1,2,3,4,5,"+strings.Repeat("x", 1000)+"\n", 7000)
@@ -592,7 +617,7 @@ func TestCSVTooLarge(t *testing.T) {
 // shows its record, saying so, instead of failing.
 func TestExpiredFiles(t *testing.T) {
 	dir := t.TempDir()
-	a := open(t, dir, local.Delay{})
+	a := open(t, dir, mlsvc.Delay{})
 	c := a.register("kate", "100")
 	_, id := c.predict("lr", rows)
 	c.wait(id)

@@ -3,6 +3,7 @@ package mlsvc
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each names a kind of failure a caller can act on; the HTTP
@@ -14,7 +15,13 @@ const (
 	EConflict     = "conflict"     // state does not allow it (duplicate, not ready, already final)
 	EInsufficient = "insufficient" // balance does not cover the charge
 	ETooLarge     = "too_large"    // body or row count over a limit
-	EUnavailable  = "unavailable"  // a dependency is down; retrying may help
+	EUnavailable  = "unavailable"  // a dependency is down or full; retrying may help
+	EForbidden    = "forbidden"    // not allowed for this caller or in this mode
+	EGone         = "gone"         // existed, but is past its retention
+	EUnsupported  = "unsupported"  // a request body of a media type the API does not read
+	EMismatch     = "mismatch"     // well-formed but contradicts an earlier request (idempotency key reuse)
+	EThrottled    = "throttled"    // too many requests; Error.RetryAfter says when to retry
+	EPermanent    = "permanent"    // a prediction that cannot succeed: retrying will not help
 	EInternal     = "internal"     // a bug or an unexpected failure
 )
 
@@ -25,6 +32,8 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error // optional cause, for logs
+	// RetryAfter, for EThrottled, is how long the caller should wait.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

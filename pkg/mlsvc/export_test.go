@@ -1,4 +1,7 @@
 package mlsvc
 
-// IdempotentID exposes idempotentID to the external tests.
-var IdempotentID = idempotentID
+// IdempotentID and RequestHash are exposed to the external tests.
+var (
+	IdempotentID = idempotentID
+	RequestHash  = requestHash
+)

@@ -30,7 +30,7 @@ type Model struct {
 	Cost        Cents
 	Description string
 	File        string // blob key of the model file (models/<id>.json)
-	Format      string // model file format, e.g. "linear", "sklearn-trees", "catboost"
+	Format      string // model file format (model.Format*): "linear", "tree_ensemble", "catboost_json"
 	Features    []string
 	Metric      string  // quality metric name, e.g. "r2"; "" if unknown
 	Score       float64 // value of Metric on held-out data
@@ -50,16 +50,22 @@ const (
 // Prediction is one paid request. Its rows, result and CSV live in blob
 // storage under keys derived from its ID; the record holds a summary only.
 type Prediction struct {
-	ID        string
-	UserID    string
-	ModelID   string
-	Status    Status
-	Cost      Cents // what was charged; refunded when it fails
-	Rows      int
-	Delay     time.Duration // how long the workflow waits before inference
-	Error     string        // reason, when failed
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID      string
+	UserID  string
+	ModelID string
+	Status  Status
+	Cost    Cents // what was charged; refunded when it fails
+	Rows    int
+	// InputBytes is the size of the stored input rows, so a view can tell
+	// whether to show them without reading them.
+	InputBytes int64
+	// RequestHash identifies the model and rows asked for, so a retry with
+	// the same Idempotency-Key and other content is told apart.
+	RequestHash string
+	Delay       time.Duration // how long the workflow waits before inference
+	Error       string        // reason, when failed
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Blob keys of a prediction's input rows, result and CSV.
@@ -99,12 +105,11 @@ type Store interface {
 
 	// CreatePrediction charges p.Cost to p.UserID and stores p (pending) in one
 	// atomic step: EInsufficient (nothing stored, nothing charged) when the
-	// balance is below the cost, EConflict when p.ID exists. Returns the
-	// balance after the charge (with concurrent charges, possibly a later one).
-	CreatePrediction(ctx context.Context, p *Prediction) (Cents, error)
+	// balance is below the cost, EConflict when p.ID exists.
+	CreatePrediction(ctx context.Context, p *Prediction) error
 	Prediction(ctx context.Context, id string) (*Prediction, error)
 	// Predictions lists a user's predictions, newest first (equal times by
-	// id, descending), one page at a time (Limit <= 0 means a default), and
+	// id, descending), one page of page.Size() at a time, and
 	// the cursor of the next page ("" after the last, even when it is full).
 	// The listing may lag a moment behind writes (DynamoDB's index).
 	Predictions(ctx context.Context, userID string, page Page) ([]*Prediction, string, error)
@@ -115,27 +120,27 @@ type Store interface {
 	// its cost to its user, atomically. EConflict if it is not pending, so the
 	// refund happens exactly once.
 	FailPrediction(ctx context.Context, id, reason string, at time.Time) error
-}
-
-// PendingLister is implemented by stores that can list unfinished
-// predictions, so a local runner can resume them after a restart.
-type PendingLister interface {
+	// PendingPredictions lists every prediction still pending, oldest
+	// first: the local runner resumes them after a restart and both
+	// runtimes settle those whose workflow was lost.
 	PendingPredictions(ctx context.Context) ([]*Prediction, error)
 }
 
 // Blobs stores opaque objects by key.
 //
-// Errors: ENotFound for an absent key.
+// Errors: ENotFound for an absent key; EUnavailable when the backend is
+// down, throttled or full. Any other error is an internal failure.
 type Blobs interface {
 	Put(ctx context.Context, key, contentType string, body io.Reader) error
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	// URL returns a signed URL that lets anyone holding it download key as an
-	// attachment named filename until it expires (at most 15 minutes).
+	// attachment named filename until it expires after ttl, clamped to
+	// (0, MaxURLTTL]: a ttl that is not positive or too long gets MaxURLTTL.
 	URL(ctx context.Context, key, filename string, ttl time.Duration) (string, error)
 }
 
 // Workflow runs a prediction asynchronously: wait p.Delay, then
-// Service.RunPrediction, and Service.FailPrediction if that fails for good.
+// Worker.RunPrediction, and Worker.FailPrediction if that fails for good.
 // Start must be safe to call twice for one prediction.
 type Workflow interface {
 	Start(ctx context.Context, p *Prediction) error

@@ -1,12 +1,11 @@
 // Package runner runs the prediction workflow in-process for local mode: the
 // same steps as the Step Functions state machine on AWS (wait, inference
 // with retries, failure with refund), with pending predictions resumed
-// after a restart.
+// after a restart and, periodically, while running.
 package runner
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -14,13 +13,46 @@ import (
 	"mlsvc/pkg/mlsvc"
 )
 
-// Runner schedules predictions. Bind a Service before the first Start.
+// Steps are the workflow's steps: mlsvc.Worker.
+type Steps interface {
+	RunPrediction(ctx context.Context, id string) error
+	FailPrediction(ctx context.Context, id, reason string) error
+}
+
+// Pending lists the predictions still pending: mlsvc.Store.
+type Pending interface {
+	PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, error)
+}
+
+// Config configures a Runner. Steps and Pending are required.
+type Config struct {
+	Steps   Steps
+	Pending Pending
+	// Workers bounds the inferences running at once (default 1).
+	Workers int
+	Logger  *slog.Logger
+	// Now is the clock that decides when a prediction's wait is over
+	// (default time.Now); tests move it.
+	Now func() time.Time
+	// Retries is the number of extra inference attempts after a transient
+	// failure (default 3), Backoff the first wait between attempts (default
+	// 500 ms), doubled each time.
+	Retries int
+	Backoff time.Duration
+	// Sweep is how often pending predictions are listed again and any that
+	// is not scheduled (a failure that could not be recorded, say) is
+	// scheduled anew (default one minute).
+	Sweep time.Duration
+}
+
+// Runner schedules predictions. It is an mlsvc.Workflow.
 type Runner struct {
-	svc     *mlsvc.Service
+	steps   Steps
+	pending Pending
 	log     *slog.Logger
 	now     func() time.Time
-	retries int           // extra attempts after a transient failure
-	backoff time.Duration // first wait between attempts, doubled each time
+	retries int
+	backoff time.Duration
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -33,30 +65,43 @@ type Runner struct {
 
 var _ mlsvc.Workflow = (*Runner)(nil)
 
-// New returns a Runner running at most workers inferences at once.
-func New(workers int, log *slog.Logger) *Runner {
-	if workers < 1 {
-		workers = 1
+// maxFailBackoff bounds the wait between attempts to record a failure.
+const maxFailBackoff = time.Minute
+
+// New returns a Runner and starts its periodic sweep.
+func New(cfg Config) *Runner {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = 3
+	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = 500 * time.Millisecond
+	}
+	if cfg.Sweep == 0 {
+		cfg.Sweep = time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{
-		log: log, now: time.Now, retries: 3, backoff: 500 * time.Millisecond,
-		ctx: ctx, cancel: cancel, sem: make(chan struct{}, workers), scheduled: map[string]bool{},
+	r := &Runner{
+		steps: cfg.Steps, pending: cfg.Pending, log: cfg.Logger, now: cfg.Now,
+		retries: cfg.Retries, backoff: cfg.Backoff,
+		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers), scheduled: map[string]bool{},
 	}
+	r.wg.Add(1)
+	go r.sweep(cfg.Sweep)
+	return r
 }
-
-// Bind sets the Service whose steps the Runner calls.
-func (r *Runner) Bind(svc *mlsvc.Service) { r.svc = svc }
 
 // Start schedules p to run once its delay, counted from its creation, has
 // passed. Starting a prediction twice is harmless.
 func (r *Runner) Start(_ context.Context, p *mlsvc.Prediction) error {
-	if r.svc == nil {
-		return errors.New("runner: no service bound")
-	}
 	if r.ctx.Err() != nil {
 		return mlsvc.Errorf(mlsvc.EUnavailable, "the service is shutting down")
 	}
@@ -72,26 +117,47 @@ func (r *Runner) Start(_ context.Context, p *mlsvc.Prediction) error {
 	return nil
 }
 
-// Resume schedules every prediction still pending in store, such as those
-// left by a stopped process.
-func (r *Runner) Resume(ctx context.Context, store mlsvc.PendingLister) (int, error) {
-	ps, err := store.PendingPredictions(ctx)
+// Resume schedules every prediction still pending, such as those left by
+// a stopped process, and returns how many there are.
+func (r *Runner) Resume(ctx context.Context) (int, error) { return r.resume(ctx, 0) }
+
+// resume schedules the pending predictions created at least minAge ago.
+func (r *Runner) resume(ctx context.Context, minAge time.Duration) (int, error) {
+	ps, err := r.pending.PendingPredictions(ctx)
 	if err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, p := range ps {
-		if err := r.Start(ctx, p); err != nil {
-			return 0, err
+		if r.now().Sub(p.CreatedAt) < minAge {
+			continue
 		}
+		if err := r.Start(ctx, p); err != nil {
+			return n, err
+		}
+		n++
 	}
-	return len(ps), nil
+	return n, nil
 }
 
-// Close stops scheduling, waits for running inferences to finish and leaves
-// the rest pending for the next start.
+// Close stops scheduling, waits for running steps to finish and leaves the
+// rest pending for the next start.
 func (r *Runner) Close() {
 	r.cancel()
 	r.wg.Wait()
+}
+
+// sweep resumes pending predictions every interval, so one whose failure
+// could not be recorded (a full disk, say) is settled once storage is back,
+// not only at the next start. It leaves alone predictions younger than the
+// interval: a request in flight starts its own.
+func (r *Runner) sweep(interval time.Duration) {
+	defer r.wg.Done()
+	for r.sleep(interval) {
+		if _, err := r.resume(r.ctx, interval); err != nil && r.ctx.Err() == nil {
+			r.log.Warn("resuming pending predictions", "err", err)
+		}
+	}
 }
 
 func (r *Runner) run(id string, wait time.Duration) {
@@ -104,31 +170,27 @@ func (r *Runner) run(id string, wait time.Duration) {
 	if !r.sleep(wait) {
 		return
 	}
-	select {
-	case r.sem <- struct{}{}:
-	case <-r.ctx.Done():
-		return
-	}
-	defer func() { <-r.sem }()
-
 	// The steps run to the end once begun, even during shutdown.
 	ctx := context.WithoutCancel(r.ctx)
 	backoff := r.backoff
 	for attempt := 0; ; attempt++ {
-		err := r.svc.RunPrediction(ctx, id)
+		err, ok := r.attempt(ctx, id)
+		if !ok {
+			return
+		}
 		if err == nil {
 			return
 		}
-		var perm *mlsvc.PermanentError
-		if errors.As(err, &perm) {
-			r.fail(ctx, id, perm.Reason)
+		if mlsvc.ErrorCode(err) == mlsvc.EPermanent {
+			r.fail(ctx, id, mlsvc.ErrorMessage(err))
 			return
 		}
 		r.log.Warn("inference attempt failed", "prediction_id", id, "attempt", attempt+1, "err", err)
 		if attempt >= r.retries {
-			r.fail(ctx, id, "the prediction could not be run; the charge was refunded")
+			r.fail(ctx, id, mlsvc.ReasonNotRun)
 			return
 		}
+		// The wait between attempts holds no worker slot.
 		if !r.sleep(backoff) {
 			return
 		}
@@ -136,10 +198,32 @@ func (r *Runner) run(id string, wait time.Duration) {
 	}
 }
 
+// attempt runs one inference in a worker slot; ok is false when the Runner
+// closed before a slot was free.
+func (r *Runner) attempt(ctx context.Context, id string) (err error, ok bool) {
+	select {
+	case r.sem <- struct{}{}:
+	case <-r.ctx.Done():
+		return nil, false
+	}
+	defer func() { <-r.sem }()
+	return r.steps.RunPrediction(ctx, id), true
+}
+
+// fail records the failure and refund, retrying with back-off while the
+// Runner is open: a charge must end as a result or a refund.
 func (r *Runner) fail(ctx context.Context, id, reason string) {
-	if err := r.svc.FailPrediction(ctx, id, reason); err != nil {
-		// Left pending: the next start resumes and settles it.
+	backoff := r.backoff
+	for {
+		err := r.steps.FailPrediction(ctx, id, reason)
+		if err == nil {
+			return
+		}
 		r.log.Error("failing prediction", "prediction_id", id, "err", err)
+		if !r.sleep(backoff) {
+			return // left pending: the next start resumes and settles it
+		}
+		backoff = min(2*backoff, maxFailBackoff)
 	}
 }
 

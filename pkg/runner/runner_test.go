@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +36,10 @@ func (f *flakyBlobs) Put(ctx context.Context, key, ctype string, body io.Reader)
 }
 
 func setup(t *testing.T, failPuts int32) (*mlsvc.Service, *sqlite.Store, *Runner) {
+	return setupWith(t, failPuts, 0)
+}
+
+func setupWith(t *testing.T, failPuts int32, sweep time.Duration) (*mlsvc.Service, *sqlite.Store, *Runner) {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(filepath.Join(dir, "db"))
@@ -45,10 +52,10 @@ func setup(t *testing.T, failPuts int32) (*mlsvc.Service, *sqlite.Store, *Runner
 	}
 	blobs := &flakyBlobs{Blobs: lb}
 	blobs.failPuts.Store(failPuts)
-	r := New(2, nil)
-	r.backoff = time.Millisecond
-	svc := mlsvc.New(mlsvc.Config{Store: store, Blobs: blobs, Workflow: r, Builtin: models.Files, BcryptCost: bcrypt.MinCost})
-	r.Bind(svc)
+	cfg := mlsvc.Config{Store: store, Blobs: blobs, Builtin: models.Files, BcryptCost: bcrypt.MinCost}
+	r := New(Config{Steps: mlsvc.NewWorker(cfg), Pending: store, Workers: 2, Backoff: time.Millisecond, Sweep: sweep})
+	cfg.Workflow = r
+	svc := mlsvc.New(cfg)
 	t.Cleanup(func() { r.Close(); store.Close() })
 	catalog, err := models.Catalog()
 	if err != nil {
@@ -130,7 +137,133 @@ func TestStartTwiceRunsOnce(t *testing.T) {
 		t.Fatalf("status %s", got.Status)
 	}
 	// A second inference of a finished prediction changes nothing.
-	if err := svc.RunPrediction(context.Background(), p.ID); err != nil {
+	if err := r.steps.RunPrediction(context.Background(), p.ID); err != nil {
 		t.Errorf("RunPrediction on a completed prediction: %v", err)
+	}
+}
+
+// fakeSteps are Steps with injected behaviour; they record what ran.
+type fakeSteps struct {
+	run  func(id string) error
+	fail func(id, reason string) error
+
+	mu     sync.Mutex
+	failed map[string]string
+	done   []string
+}
+
+func (f *fakeSteps) RunPrediction(_ context.Context, id string) error {
+	err := f.run(id)
+	if err == nil {
+		f.mu.Lock()
+		f.done = append(f.done, id)
+		f.mu.Unlock()
+	}
+	return err
+}
+
+func (f *fakeSteps) FailPrediction(_ context.Context, id, reason string) error {
+	if f.fail != nil {
+		if err := f.fail(id, reason); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed == nil {
+		f.failed = map[string]string{}
+	}
+	f.failed[id] = reason
+	return nil
+}
+
+func (f *fakeSteps) state() (done []string, failed map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.done), maps.Clone(f.failed)
+}
+
+type pendingList []*mlsvc.Prediction
+
+func (l pendingList) PendingPredictions(context.Context) ([]*mlsvc.Prediction, error) { return l, nil }
+
+// TestRetryWaitHoldsNoWorker: with one worker, a prediction waiting to
+// retry after a storage failure does not stall the others.
+func TestRetryWaitHoldsNoWorker(t *testing.T) {
+	steps := &fakeSteps{run: func(id string) error {
+		if id == "stuck" {
+			return errors.New("injected: storage unavailable")
+		}
+		return nil
+	}}
+	r := New(Config{Steps: steps, Pending: pendingList{}, Workers: 1, Backoff: time.Hour, Retries: 3})
+	t.Cleanup(r.Close)
+	now := time.Now()
+	for _, id := range []string{"stuck", "a", "b"} {
+		if err := r.Start(t.Context(), &mlsvc.Prediction{ID: id, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if id == "stuck" {
+			time.Sleep(20 * time.Millisecond) // let it take the worker first
+		}
+	}
+	testenvEventually(t, func() bool { done, _ := steps.state(); return len(done) == 2 },
+		"the other predictions did not run while one waited an hour to retry")
+}
+
+// TestFailureIsRecordedOnceStorageRecovers: a failure that cannot be
+// recorded (a full disk) is retried on a timer, without a restart.
+func TestFailureIsRecordedOnceStorageRecovers(t *testing.T) {
+	var refusals atomic.Int32
+	refusals.Store(3)
+	steps := &fakeSteps{
+		run: func(string) error { return mlsvc.Errorf(mlsvc.EPermanent, "the input rows are missing") },
+		fail: func(string, string) error {
+			if refusals.Add(-1) >= 0 {
+				return mlsvc.Errorf(mlsvc.EUnavailable, "injected: database or disk is full")
+			}
+			return nil
+		},
+	}
+	r := New(Config{Steps: steps, Pending: pendingList{}, Backoff: time.Millisecond})
+	t.Cleanup(r.Close)
+	if err := r.Start(t.Context(), &mlsvc.Prediction{ID: "p1", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	testenvEventually(t, func() bool { _, failed := steps.state(); return failed["p1"] != "" },
+		"the failure was never recorded")
+	if _, failed := steps.state(); failed["p1"] != "the input rows are missing" {
+		t.Errorf("reason %q, want the permanent error's message", failed["p1"])
+	}
+	if n := refusals.Load(); n >= 0 {
+		t.Errorf("FailPrediction refused %d more times than tried", n+1)
+	}
+}
+
+// TestSweepSchedulesForgottenPredictions: a pending prediction nobody
+// scheduled is run by the periodic sweep once it is older than the sweep
+// interval; a young one (a request in flight) is left to its request.
+func TestSweepSchedulesForgottenPredictions(t *testing.T) {
+	steps := &fakeSteps{run: func(string) error { return nil }}
+	now := time.Now()
+	pending := pendingList{
+		{ID: "old", CreatedAt: now.Add(-time.Hour)},
+		{ID: "young", CreatedAt: now.Add(time.Hour)},
+	}
+	r := New(Config{Steps: steps, Pending: pending, Sweep: 10 * time.Millisecond})
+	t.Cleanup(r.Close)
+	testenvEventually(t, func() bool { done, _ := steps.state(); return slices.Contains(done, "old") },
+		"the sweep never ran the forgotten prediction")
+	if done, _ := steps.state(); slices.Contains(done, "young") {
+		t.Error("the sweep ran a prediction younger than its interval")
+	}
+}
+
+func testenvEventually(t *testing.T, cond func() bool, msg string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
 	}
 }

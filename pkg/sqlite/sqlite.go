@@ -31,19 +31,13 @@ import (
 // lock before it fails with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
-// defaultLimit is the page size of Predictions when the page sets none.
-const defaultLimit = 100
-
-// Store is an mlsvc.Store and mlsvc.PendingLister in a SQLite database. It
-// is safe for concurrent use by multiple goroutines.
+// Store is an mlsvc.Store in a SQLite database. It is safe for concurrent
+// use by multiple goroutines.
 type Store struct {
 	db *sql.DB
 }
 
-var (
-	_ mlsvc.Store         = (*Store)(nil)
-	_ mlsvc.PendingLister = (*Store)(nil)
-)
+var _ mlsvc.Store = (*Store)(nil)
 
 // Open opens the database at path, creating the file and its schema if
 // needed and migrating an older schema. path ":memory:" opens a private
@@ -125,6 +119,9 @@ var migrations = []string{
 	) STRICT;
 	CREATE INDEX predictions_user_created ON predictions (user_id, created_at DESC, id DESC);
 	CREATE INDEX predictions_pending ON predictions (created_at, id) WHERE status = 'pending';`,
+
+	`ALTER TABLE predictions ADD COLUMN input_bytes INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE predictions ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to date in one transaction, so two processes
@@ -172,7 +169,7 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 	_, err := s.db.ExecContext(ctx, `
 		INSERT INTO users (id, firstname, username, username_key, password_hash, balance, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Firstname, u.Username, usernameKey(u.Username), u.PasswordHash, int64(u.Balance), nanos(u.CreatedAt))
+		u.ID, u.Firstname, u.Username, mlsvc.UsernameKey(u.Username), u.PasswordHash, int64(u.Balance), nanos(u.CreatedAt))
 	switch sqliteCode(err) {
 	case 0:
 		return nil
@@ -181,11 +178,8 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("username %q is already taken", u.Username), Err: err}
 	}
-	return fmt.Errorf("create user %s: %w", u.ID, err)
+	return dbErrorf("create user %s: %w", u.ID, err)
 }
-
-// usernameKey is the form in which usernames are unique and looked up.
-func usernameKey(username string) string { return strings.ToLower(username) }
 
 // UserByID returns the user with id, or ENotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
@@ -195,7 +189,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
 		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read user %s: %w", id, err)
+		return nil, dbErrorf("read user %s: %w", id, err)
 	}
 	return u, nil
 }
@@ -203,13 +197,13 @@ func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
 // UserByUsername returns the user named username, compared
 // case-insensitively, or ENotFound.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*mlsvc.User, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, usernameKey(username))
+	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, mlsvc.UsernameKey(username))
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %q not found", username)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read user %q: %w", username, err)
+		return nil, dbErrorf("read user %q: %w", username, err)
 	}
 	return u, nil
 }
@@ -238,7 +232,7 @@ func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cent
 		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("add balance of user %s: %w", userID, err)
+		return 0, dbErrorf("add balance of user %s: %w", userID, err)
 	}
 	return mlsvc.Cents(bal), nil
 }
@@ -251,7 +245,7 @@ const modelColumns = `id, name, cost, description, file, format, features, metri
 func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
 	features, err := json.Marshal(m.Features)
 	if err != nil {
-		return fmt.Errorf("put model %s: encode features: %w", m.ID, err)
+		return dbErrorf("put model %s: encode features: %w", m.ID, err)
 	}
 	_, err = s.db.ExecContext(ctx, `
 		INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -262,7 +256,7 @@ func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
 		m.ID, m.Name, int64(m.Cost), m.Description, m.File, m.Format, string(features),
 		m.Metric, m.Score, nanos(m.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("put model %s: %w", m.ID, err)
+		return dbErrorf("put model %s: %w", m.ID, err)
 	}
 	return nil
 }
@@ -275,7 +269,7 @@ func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
 		return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read model %s: %w", id, err)
+		return nil, dbErrorf("read model %s: %w", id, err)
 	}
 	return m, nil
 }
@@ -284,19 +278,19 @@ func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
 func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+modelColumns+` FROM models ORDER BY cost, name, id`)
 	if err != nil {
-		return nil, fmt.Errorf("list models: %w", err)
+		return nil, dbErrorf("list models: %w", err)
 	}
 	defer rows.Close()
 	ms := []*mlsvc.Model{}
 	for rows.Next() {
 		m, err := scanModel(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list models: %w", err)
+			return nil, dbErrorf("list models: %w", err)
 		}
 		ms = append(ms, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list models: %w", err)
+		return nil, dbErrorf("list models: %w", err)
 	}
 	return ms, nil
 }
@@ -311,7 +305,7 @@ func scanModel(row scanner) (*mlsvc.Model, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(features), &m.Features); err != nil {
-		return nil, fmt.Errorf("decode features of model %s: %w", m.ID, err)
+		return nil, dbErrorf("decode features of model %s: %w", m.ID, err)
 	}
 	m.Cost, m.CreatedAt = mlsvc.Cents(cost), fromNanos(created)
 	return &m, nil
@@ -319,41 +313,38 @@ func scanModel(row scanner) (*mlsvc.Model, error) {
 
 // Predictions.
 
-const predictionColumns = `id, user_id, model_id, status, cost, row_count, delay, error, created_at, updated_at`
+const predictionColumns = `id, user_id, model_id, status, cost, row_count, input_bytes, request_hash, delay, error, created_at, updated_at`
 
 // CreatePrediction charges p.Cost to p.UserID and stores p as pending, in
 // one transaction. EInsufficient when the balance is below the cost,
 // EConflict when p.ID exists, ENotFound when the user does not.
-func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) (mlsvc.Cents, error) {
+func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error {
 	if p.Cost < 0 {
-		return 0, mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
+		return mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
 	}
-	var bal int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx,
-			`UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance`,
-			int64(p.Cost), p.UserID).Scan(&bal)
-		if errors.Is(err, sql.ErrNoRows) {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1`,
+			int64(p.Cost), p.UserID)
+		if err != nil {
+			return dbErrorf("charge user %s: %w", p.UserID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return dbErrorf("charge user %s: %w", p.UserID, err)
+		} else if n == 0 {
 			return whyNotCharged(ctx, tx, p)
 		}
-		if err != nil {
-			return fmt.Errorf("charge user %s: %w", p.UserID, err)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO predictions (`+predictionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.UserID, p.ModelID, string(mlsvc.StatusPending), int64(p.Cost), p.Rows, int64(p.Delay),
-			p.Error, nanos(p.CreatedAt), nanos(p.UpdatedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO predictions (`+predictionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.UserID, p.ModelID, string(mlsvc.StatusPending), int64(p.Cost), p.Rows, p.InputBytes, p.RequestHash,
+			int64(p.Delay), p.Error, nanos(p.CreatedAt), nanos(p.UpdatedAt))
 		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 			return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("prediction %s already exists", p.ID), Err: err}
 		}
 		if err != nil {
-			return fmt.Errorf("insert prediction %s: %w", p.ID, err)
+			return dbErrorf("insert prediction %s: %w", p.ID, err)
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
-	}
-	return mlsvc.Cents(bal), nil
 }
 
 // whyNotCharged tells an absent user from a short balance.
@@ -364,7 +355,7 @@ func whyNotCharged(ctx context.Context, tx *sql.Tx, p *mlsvc.Prediction) error {
 		return mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", p.UserID)
 	}
 	if err != nil {
-		return fmt.Errorf("read balance of user %s: %w", p.UserID, err)
+		return dbErrorf("read balance of user %s: %w", p.UserID, err)
 	}
 	return mlsvc.Errorf(mlsvc.EInsufficient, "balance %s does not cover %s", mlsvc.Cents(bal), p.Cost)
 }
@@ -377,19 +368,15 @@ func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, e
 		return nil, mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read prediction %s: %w", id, err)
+		return nil, dbErrorf("read prediction %s: %w", id, err)
 	}
 	return p, nil
 }
 
 // Predictions lists the user's predictions newest first (equal times by id,
-// descending), page.Limit at a time (defaultLimit if not positive). A
-// malformed cursor is EInvalid.
+// descending), page.Size() at a time. A malformed cursor is EInvalid.
 func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.Prediction, string, error) {
-	limit := page.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
+	limit := page.Size()
 	query := `SELECT ` + predictionColumns + ` FROM predictions WHERE user_id = ?`
 	args := []any{userID}
 	if page.Cursor != "" {
@@ -405,7 +392,7 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 	args = append(args, limit+1)
 	ps, err := s.queryPredictions(ctx, query, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("list predictions of user %s: %w", userID, err)
+		return nil, "", dbErrorf("list predictions of user %s: %w", userID, err)
 	}
 	if len(ps) <= limit {
 		return ps, "", nil
@@ -420,7 +407,7 @@ func (s *Store) PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, er
 	ps, err := s.queryPredictions(ctx, `SELECT `+predictionColumns+` FROM predictions
 		WHERE status = 'pending' ORDER BY created_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("list pending predictions: %w", err)
+		return nil, dbErrorf("list pending predictions: %w", err)
 	}
 	return ps, nil
 }
@@ -446,7 +433,7 @@ func scanPrediction(row scanner) (*mlsvc.Prediction, error) {
 	var p mlsvc.Prediction
 	var status string
 	var cost, delay, created, updated int64
-	err := row.Scan(&p.ID, &p.UserID, &p.ModelID, &status, &cost, &p.Rows, &delay, &p.Error, &created, &updated)
+	err := row.Scan(&p.ID, &p.UserID, &p.ModelID, &status, &cost, &p.Rows, &p.InputBytes, &p.RequestHash, &delay, &p.Error, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -463,10 +450,10 @@ func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time)
 			`UPDATE predictions SET status = 'completed', updated_at = ? WHERE id = ? AND status = 'pending'`,
 			nanos(at), id)
 		if err != nil {
-			return fmt.Errorf("complete prediction %s: %w", id, err)
+			return dbErrorf("complete prediction %s: %w", id, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("complete prediction %s: %w", id, err)
+			return dbErrorf("complete prediction %s: %w", id, err)
 		} else if n == 0 {
 			return notPending(ctx, tx, id)
 		}
@@ -490,11 +477,11 @@ func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.T
 			return notPending(ctx, tx, id)
 		}
 		if err != nil {
-			return fmt.Errorf("fail prediction %s: %w", id, err)
+			return dbErrorf("fail prediction %s: %w", id, err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET balance = balance + ? WHERE id = ?`, cost, userID)
 		if err != nil {
-			return fmt.Errorf("refund prediction %s to user %s: %w", id, userID, err)
+			return dbErrorf("refund prediction %s to user %s: %w", id, userID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return fmt.Errorf("refund prediction %s to user %s: %d users updated (%v)", id, userID, n, err)
@@ -511,7 +498,7 @@ func notPending(ctx context.Context, tx *sql.Tx, id string) error {
 		return mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
 	}
 	if err != nil {
-		return fmt.Errorf("read prediction %s: %w", id, err)
+		return dbErrorf("read prediction %s: %w", id, err)
 	}
 	return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is %s, not pending", id, status)
 }
@@ -523,16 +510,30 @@ func notPending(ctx context.Context, tx *sql.Tx, id string) error {
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return dbErrorf("begin transaction: %w", err)
 	}
 	defer tx.Rollback()
 	if err := f(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return dbErrorf("commit: %w", err)
 	}
 	return nil
+}
+
+// dbErrorf wraps a database error with context, as fmt.Errorf. Errors of a
+// database that is busy, full or failing underneath (disk full, read-only,
+// I/O error) become EUnavailable: retrying later may succeed, and nothing
+// was changed.
+func dbErrorf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	switch sqliteCode(err) & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+		sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM:
+		return &mlsvc.Error{Code: mlsvc.EUnavailable, Message: "the database is unavailable; try again later", Err: err}
+	}
+	return err
 }
 
 // scanner is a *sql.Row or *sql.Rows.

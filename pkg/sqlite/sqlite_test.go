@@ -57,7 +57,7 @@ func TestReopen(t *testing.T) {
 	if err := s.PutModel(ctx, m); err != nil {
 		t.Fatalf("PutModel: %v", err)
 	}
-	if _, err := s.CreatePrediction(ctx, p); err != nil {
+	if err := s.CreatePrediction(ctx, p); err != nil {
 		t.Fatalf("CreatePrediction: %v", err)
 	}
 	if err := s.Close(); err != nil {
@@ -104,8 +104,37 @@ func TestFileSettings(t *testing.T) {
 	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if mode != "wal" || version != 1 {
-		t.Errorf("journal_mode %q, user_version %d; want wal, 1", mode, version)
+	if mode != "wal" || version != 2 {
+		t.Errorf("journal_mode %q, user_version %d; want wal, 2", mode, version)
+	}
+}
+
+// TestMigrateFromVersion1: a database of the first schema opens with its
+// predictions intact; what version 1 did not keep reads as zero.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mlsvc.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		sqlite.MigrationV1,
+		`INSERT INTO users VALUES ('u1', 'Ann', 'ann', 'ann', 'h', 500, 1)`,
+		`INSERT INTO predictions VALUES ('p1', 'u1', 'lr', 'pending', 10, 2, 3000000000, '', 5, 5)`,
+		`PRAGMA user_version = 1`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s := openFile(t, path)
+	p, err := s.Prediction(t.Context(), "p1")
+	if err != nil {
+		t.Fatalf("Prediction after migration: %v", err)
+	}
+	if p.Rows != 2 || p.Cost != 10 || p.InputBytes != 0 || p.RequestHash != "" || p.Status != mlsvc.StatusPending {
+		t.Errorf("migrated prediction = %+v", p)
 	}
 }
 

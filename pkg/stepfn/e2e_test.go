@@ -146,7 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	view := func(t *testing.T, id string) *mlsvc.View {
 		t.Helper()
-		v, err := svc.Prediction(ctx, u.ID, id)
+		v, err := svc.Prediction(ctx, u.ID, id, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,8 +238,8 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 		v := view(t, p.ID)
-		if v.Status != mlsvc.StatusFailed || v.Error != stepfn.GenericReason {
-			t.Errorf("prediction %s %q, want failed %q", v.Status, v.Error, stepfn.GenericReason)
+		if v.Status != mlsvc.StatusFailed || v.Error != mlsvc.ReasonNotRun {
+			t.Errorf("prediction %s %q, want failed %q", v.Status, v.Error, mlsvc.ReasonNotRun)
 		}
 		if got := balance(); got != 85_00 {
 			t.Errorf("balance %s, want 85.00 (refunded)", got)

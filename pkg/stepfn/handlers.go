@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"mlsvc/pkg/mlsvc"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
 )
 
 // InferenceInput is the event of the Inference Lambda.
@@ -21,31 +23,46 @@ type InferenceOutput struct {
 	PredictionID string `json:"prediction_id"`
 }
 
-// PredictionFailed is the error of a prediction that cannot succeed. The
-// Lambda runtime reports a Go error's type name as its errorType, so this
-// one reaches the state machine as "PredictionFailed", which it never
-// retries. Reason is safe to show to the user.
-type PredictionFailed struct {
-	Reason string
+// Error types the state machine sees (a Lambda error's errorType), by
+// domain error code: the one table. PredictionFailed is never retried;
+// the others are retried and then caught.
+const (
+	ErrorPredictionFailed   = "PredictionFailed"
+	ErrorServiceUnavailable = "ServiceUnavailable"
+	ErrorInternal           = "InternalError"
+)
+
+var errorTypeOf = map[string]string{
+	mlsvc.EPermanent:   ErrorPredictionFailed,
+	mlsvc.EUnavailable: ErrorServiceUnavailable,
 }
 
-func (e *PredictionFailed) Error() string { return e.Reason }
+// TaskFailure returns the error a Task's Lambda returns for err: the Lambda
+// runtime reports its Type as the errorType, by the table above (not the
+// Go type name of err), and its Message, which for PredictionFailed is the
+// user-safe reason to record.
+func TaskFailure(err error) error {
+	code := mlsvc.ErrorCode(err)
+	typ, ok := errorTypeOf[code]
+	if !ok {
+		typ = ErrorInternal
+	}
+	msg := err.Error()
+	if code == mlsvc.EPermanent {
+		msg = mlsvc.ErrorMessage(err)
+	}
+	return messages.InvokeResponse_Error{Type: typ, Message: msg}
+}
 
 // Inference returns the handler of the Inference Lambda: it runs
-// svc.RunPrediction. A *mlsvc.PermanentError becomes a *PredictionFailed;
-// any other error is returned as it is, for the state machine to retry.
-func Inference(svc *mlsvc.Service) func(context.Context, InferenceInput) (InferenceOutput, error) {
+// w.RunPrediction, and reports a failure as TaskFailure.
+func Inference(w *mlsvc.Worker) func(context.Context, InferenceInput) (InferenceOutput, error) {
 	return func(ctx context.Context, in InferenceInput) (InferenceOutput, error) {
 		if in.PredictionID == "" {
-			return InferenceOutput{}, &PredictionFailed{Reason: "the event has no prediction_id"}
+			return InferenceOutput{}, TaskFailure(mlsvc.Errorf(mlsvc.EPermanent, "the event has no prediction_id"))
 		}
-		err := svc.RunPrediction(ctx, in.PredictionID)
-		var perm *mlsvc.PermanentError
-		if errors.As(err, &perm) {
-			return InferenceOutput{}, &PredictionFailed{Reason: perm.Reason}
-		}
-		if err != nil {
-			return InferenceOutput{}, err
+		if err := w.RunPrediction(ctx, in.PredictionID); err != nil {
+			return InferenceOutput{}, TaskFailure(err)
 		}
 		return InferenceOutput{PredictionID: in.PredictionID}, nil
 	}
@@ -71,44 +88,40 @@ type FailureOutput struct {
 	Reason       string `json:"reason"`
 }
 
-// GenericReason is the reason recorded for a failure that is not a
-// PredictionFailed: its details are internal.
-const GenericReason = "the prediction could not be run, the charge was refunded"
-
 // maxReason bounds the recorded reason, which is shown to the user.
 const maxReason = 1000
 
 // Failure returns the handler of the Failure Lambda: it fails the
 // prediction with a reason fit for the user and refunds its charge, once
-// (svc.FailPrediction does nothing to a prediction that is already final).
-func Failure(svc *mlsvc.Service) func(context.Context, FailureInput) (FailureOutput, error) {
+// (Worker.FailPrediction does nothing to a prediction that is already final).
+func Failure(w *mlsvc.Worker) func(context.Context, FailureInput) (FailureOutput, error) {
 	return func(ctx context.Context, in FailureInput) (FailureOutput, error) {
 		if in.PredictionID == "" {
-			return FailureOutput{}, errors.New("stepfn: the failure event has no prediction_id")
+			return FailureOutput{}, TaskFailure(errors.New("stepfn: the failure event has no prediction_id"))
 		}
 		reason := Reason(in.Error)
-		if err := svc.FailPrediction(ctx, in.PredictionID, reason); err != nil {
-			return FailureOutput{}, err
+		if err := w.FailPrediction(ctx, in.PredictionID, reason); err != nil {
+			return FailureOutput{}, TaskFailure(err)
 		}
 		return FailureOutput{PredictionID: in.PredictionID, Reason: reason}, nil
 	}
 }
 
 // Reason returns the user-facing reason for a caught error: the message of
-// a PredictionFailed, GenericReason for anything else.
+// a PredictionFailed, mlsvc.ReasonNotRun for anything else.
 func Reason(e *TaskError) string {
-	if e == nil || e.Error != "PredictionFailed" {
-		return GenericReason
+	if e == nil || e.Error != ErrorPredictionFailed {
+		return mlsvc.ReasonNotRun
 	}
 	var cause struct {
 		ErrorMessage string `json:"errorMessage"`
 	}
 	if json.Unmarshal([]byte(e.Cause), &cause) != nil {
-		return GenericReason
+		return mlsvc.ReasonNotRun
 	}
 	msg := strings.TrimSpace(cause.ErrorMessage)
 	if msg == "" {
-		return GenericReason
+		return mlsvc.ReasonNotRun
 	}
 	if len(msg) > maxReason {
 		cut := maxReason

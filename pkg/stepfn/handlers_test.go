@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stepfn"
@@ -75,7 +76,7 @@ func (s *fakeStore) FailPrediction(_ context.Context, id, reason string, _ time.
 	return nil
 }
 
-func newService(st *fakeStore) *mlsvc.Service {
+func newWorker(st *fakeStore) *mlsvc.Worker {
 	if st.predictions == nil {
 		st.predictions = map[string]*mlsvc.Prediction{
 			"done":    {ID: "done", ModelID: "lr", Status: mlsvc.StatusCompleted},
@@ -84,7 +85,7 @@ func newService(st *fakeStore) *mlsvc.Service {
 			"flaky":   {ID: "flaky", ModelID: "lr", Status: mlsvc.StatusCompleted},
 		}
 	}
-	return mlsvc.New(mlsvc.Config{Store: st})
+	return mlsvc.NewWorker(mlsvc.Config{Store: st})
 }
 
 func TestInference(t *testing.T) {
@@ -93,27 +94,28 @@ func TestInference(t *testing.T) {
 		name       string
 		store      *fakeStore
 		id         string
-		wantFailed string // reason of the *PredictionFailed, if one is wanted
-		wantErr    error  // the error passed through, if one is wanted
+		wantFailed string // reason of the PredictionFailed, if one is wanted
+		wantErr    string // the message of an error of another type, if one is wanted
 	}{
 		{name: "already completed", store: &fakeStore{}, id: "done"},
 		{name: "unknown prediction", store: &fakeStore{}, id: "nope", wantFailed: "prediction not found"},
 		{name: "model gone", store: &fakeStore{}, id: "orphan", wantFailed: `model "retired" is no longer published`},
 		{name: "no id", store: &fakeStore{}, id: "", wantFailed: "the event has no prediction_id"},
-		{name: "store down", store: &fakeStore{predErr: func(string) error { return throttled }}, id: "pending", wantErr: throttled},
+		{name: "store down", store: &fakeStore{predErr: func(string) error { return throttled }}, id: "pending", wantErr: throttled.Error()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := stepfn.Inference(newService(tt.store))(context.Background(), stepfn.InferenceInput{PredictionID: tt.id})
-			var failed *stepfn.PredictionFailed
+			out, err := stepfn.Inference(newWorker(tt.store))(context.Background(), stepfn.InferenceInput{PredictionID: tt.id})
+			var failed messages.InvokeResponse_Error
+			isFailure := errors.As(err, &failed)
 			switch {
 			case tt.wantFailed != "":
-				if !errors.As(err, &failed) || failed.Reason != tt.wantFailed {
+				if !isFailure || failed.Type != stepfn.ErrorPredictionFailed || failed.Message != tt.wantFailed {
 					t.Errorf("error = %#v, want PredictionFailed %q", err, tt.wantFailed)
 				}
-			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) || errors.As(err, &failed) {
-					t.Errorf("error = %v, want %v passed through", err, tt.wantErr)
+			case tt.wantErr != "":
+				if !isFailure || failed.Type != stepfn.ErrorInternal || failed.Message != tt.wantErr {
+					t.Errorf("error = %#v, want InternalError %q", err, tt.wantErr)
 				}
 			default:
 				if err != nil || out.PredictionID != tt.id {
@@ -143,25 +145,25 @@ func TestFailure(t *testing.T) {
 		}, "input_data: row 3: feature_2 is missing"},
 		{"retries exhausted", map[string]any{
 			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "errorString", "Cause": cause("errorString", "dynamodb: throttled at 10.0.3.7")},
-		}, stepfn.GenericReason},
+			"error":         map[string]string{"Error": "InternalError", "Cause": cause("InternalError", "dynamodb: throttled at 10.0.3.7")},
+		}, mlsvc.ReasonNotRun},
 		{"timeout", map[string]any{
 			"prediction_id": "pending",
 			"error":         map[string]string{"Error": "States.Timeout", "Cause": ""},
-		}, stepfn.GenericReason},
+		}, mlsvc.ReasonNotRun},
 		{"lambda service", map[string]any{
 			"prediction_id": "pending",
 			"error":         map[string]string{"Error": "Lambda.ServiceException", "Cause": "Rate exceeded (Service: Lambda, Status Code: 500)"},
-		}, stepfn.GenericReason},
+		}, mlsvc.ReasonNotRun},
 		{"unreadable cause", map[string]any{
 			"prediction_id": "pending",
 			"error":         map[string]string{"Error": "PredictionFailed", "Cause": "not json"},
-		}, stepfn.GenericReason},
+		}, mlsvc.ReasonNotRun},
 		{"empty message", map[string]any{
 			"prediction_id": "pending",
 			"error":         map[string]string{"Error": "PredictionFailed", "Cause": cause("PredictionFailed", " ")},
-		}, stepfn.GenericReason},
-		{"no error", map[string]any{"prediction_id": "pending"}, stepfn.GenericReason},
+		}, mlsvc.ReasonNotRun},
+		{"no error", map[string]any{"prediction_id": "pending"}, mlsvc.ReasonNotRun},
 		{"long message", map[string]any{
 			"prediction_id": "pending",
 			"error":         map[string]string{"Error": "PredictionFailed", "Cause": cause("PredictionFailed", long)},
@@ -172,7 +174,7 @@ func TestFailure(t *testing.T) {
 			st := &fakeStore{}
 			event, _ := json.Marshal(tt.event)
 			// Through the Lambda runtime's own JSON decoding and encoding.
-			out, err := lambda.NewHandler(stepfn.Failure(newService(st))).Invoke(context.Background(), event)
+			out, err := lambda.NewHandler(stepfn.Failure(newWorker(st))).Invoke(context.Background(), event)
 			if err != nil {
 				t.Fatalf("Invoke(%s): %v", event, err)
 			}
@@ -190,7 +192,7 @@ func TestFailure(t *testing.T) {
 func TestFailureErrors(t *testing.T) {
 	t.Run("already final", func(t *testing.T) {
 		st := &fakeStore{failErr: mlsvc.Errorf(mlsvc.EConflict, "not pending")}
-		_, err := stepfn.Failure(newService(st))(context.Background(), stepfn.FailureInput{PredictionID: "done"})
+		_, err := stepfn.Failure(newWorker(st))(context.Background(), stepfn.FailureInput{PredictionID: "done"})
 		if err != nil {
 			t.Errorf("Failure of a final prediction: %v, want nil (refunded once already)", err)
 		}
@@ -198,13 +200,14 @@ func TestFailureErrors(t *testing.T) {
 	t.Run("store down", func(t *testing.T) {
 		down := errors.New("dynamodb: unavailable")
 		st := &fakeStore{failErr: down}
-		_, err := stepfn.Failure(newService(st))(context.Background(), stepfn.FailureInput{PredictionID: "pending"})
-		if !errors.Is(err, down) {
-			t.Errorf("Failure error = %v, want %v for the state machine to retry", err, down)
+		_, err := stepfn.Failure(newWorker(st))(context.Background(), stepfn.FailureInput{PredictionID: "pending"})
+		var failed messages.InvokeResponse_Error
+		if !errors.As(err, &failed) || failed.Type != stepfn.ErrorInternal || failed.Message != down.Error() {
+			t.Errorf("Failure error = %#v, want InternalError %q for the state machine to retry", err, down)
 		}
 	})
 	t.Run("no id", func(t *testing.T) {
-		_, err := stepfn.Failure(newService(&fakeStore{}))(context.Background(), stepfn.FailureInput{})
+		_, err := stepfn.Failure(newWorker(&fakeStore{}))(context.Background(), stepfn.FailureInput{})
 		if err == nil {
 			t.Error("Failure without prediction_id succeeded")
 		}
@@ -224,11 +227,13 @@ func TestMain(m *testing.M) {
 	st := &fakeStore{}
 	switch mode {
 	case "failure":
-		lambda.Start(stepfn.Failure(newService(st)))
+		lambda.Start(stepfn.Failure(newWorker(st)))
 	case "throttled":
 		st.predErr = func(string) error { return errors.New("dynamodb: throttled") }
+	case "unavailable":
+		st.predErr = func(string) error { return mlsvc.Errorf(mlsvc.EUnavailable, "the database is busy") }
 	}
-	lambda.Start(stepfn.Inference(newService(st))) // returns never: exits when the runtime API stops
+	lambda.Start(stepfn.Inference(newWorker(st))) // returns never: exits when the runtime API stops
 }
 
 // TestLambdaErrorType runs the Inference handler as a Lambda function against
@@ -240,7 +245,8 @@ func TestLambdaErrorType(t *testing.T) {
 	}{
 		{"inference", "nope", "error", map[string]string{"errorType": "PredictionFailed", "errorMessage": "prediction not found"}},
 		{"inference", "done", "response", map[string]string{"prediction_id": "done"}},
-		{"throttled", "pending", "error", map[string]string{"errorType": "errorString", "errorMessage": "dynamodb: throttled"}},
+		{"throttled", "pending", "error", map[string]string{"errorType": "InternalError", "errorMessage": "dynamodb: throttled"}},
+		{"unavailable", "pending", "error", map[string]string{"errorType": "ServiceUnavailable", "errorMessage": "unavailable: the database is busy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.id, func(t *testing.T) {

@@ -7,9 +7,9 @@
 //
 //   - execution name: the prediction id, so a prediction runs at most once;
 //   - execution input: ExecutionInput, {"prediction_id", "delay_seconds"};
-//   - Inference: InferenceInput → InferenceOutput, or a *PredictionFailed
-//     error (Lambda errorType "PredictionFailed") that is never retried,
-//     or any other error, which is retried and then caught;
+//   - Inference: InferenceInput → InferenceOutput, or an error whose
+//     errorType is PredictionFailed (never retried), ServiceUnavailable or
+//     InternalError (retried, then caught) — see TaskFailure;
 //   - Failure: FailureInput, the prediction id and the caught error at
 //     $.error → FailureOutput.
 package stepfn

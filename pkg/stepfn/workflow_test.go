@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stepfn"
 )
 
@@ -62,10 +63,10 @@ func TestWorkflowUnderRIE(t *testing.T) {
 		{"nope", "FAILED", []string{"Wait", "Inference", "Fail", "Failed"},
 			[]string{"Inference/PredictionFailed", "Fail/"}, "prediction not found"},
 		{"flaky", "SUCCEEDED", []string{"Wait", "Inference", "Done"},
-			[]string{"Inference/errorString", "Inference/"}, ""},
+			[]string{"Inference/InternalError", "Inference/"}, ""},
 		{"down", "FAILED", []string{"Wait", "Inference", "Fail", "Failed"},
-			[]string{"Inference/errorString", "Inference/errorString", "Inference/errorString", "Inference/errorString", "Fail/"},
-			stepfn.GenericReason},
+			[]string{"Inference/InternalError", "Inference/InternalError", "Inference/InternalError", "Inference/InternalError", "Fail/"},
+			mlsvc.ReasonNotRun},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {

@@ -437,7 +437,7 @@ func TestSweeperSettlesStale(t *testing.T) {
 	userID := st.userID("gina")
 	now := time.Now().UTC()
 	for id, age := range map[string]time.Duration{"stale-1": 3 * time.Hour, "recent-1": time.Minute} {
-		_, err := st.store.CreatePrediction(t.Context(), &mlsvc.Prediction{
+		err := st.store.CreatePrediction(t.Context(), &mlsvc.Prediction{
 			ID: id, UserID: userID, ModelID: "lr", Status: mlsvc.StatusPending, Cost: 10_00, Rows: 1,
 			Delay: 20 * time.Second, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age),
 		})

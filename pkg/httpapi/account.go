@@ -1,0 +1,36 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"mlsvc/pkg/mlsvc"
+	"net/http"
+)
+
+func (a *API) topUp(w http.ResponseWriter, r *http.Request, userID string) error {
+	var req struct {
+		Amount json.RawMessage `json:"amount"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	raw := string(req.Amount)
+	switch {
+	case raw == "" || raw == "null":
+		return mlsvc.Errorf(mlsvc.EInvalid, `field "amount" is required`)
+	case raw[0] != '-' && (raw[0] < '0' || raw[0] > '9'):
+		return mlsvc.Errorf(mlsvc.EInvalid, `field "amount" must be a number`)
+	}
+	amount, err := mlsvc.ParseAmount("amount", raw, mlsvc.MaxTopUp)
+	if err != nil {
+		return err
+	}
+	bal, err := a.svc.TopUp(r.Context(), userID, amount)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Message string      `json:"message"`
+		Balance mlsvc.Cents `json:"balance"`
+	}{"balance topped up by " + amount.String(), bal})
+	return nil
+}

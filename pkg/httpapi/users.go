@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"mlsvc/pkg/mlsvc"
+	"net/http"
+)
+
+type registerRequest struct {
+	Firstname *string `json:"firstname"`
+	Username  *string `json:"username"`
+	Password  *string `json:"password"`
+}
+
+func (a *API) register(w http.ResponseWriter, r *http.Request, _ string) error {
+	var req registerRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := required("firstname", req.Firstname, "username", req.Username, "password", req.Password); err != nil {
+		return err
+	}
+	u, err := a.svc.Register(r.Context(), *req.Firstname, *req.Username, *req.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"user_id": u.ID, "message": "user registered"})
+	return nil
+}
+
+type userResponse struct {
+	UserID    string      `json:"user_id"`
+	Firstname string      `json:"firstname"`
+	Username  string      `json:"username"`
+	Balance   mlsvc.Cents `json:"balance"`
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, userID string) error {
+	u, err := a.svc.User(r.Context(), userID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, userResponse{u.ID, u.Firstname, u.Username, u.Balance})
+	return nil
+}
