@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"io/fs"
 	"mime"
+	"mlsvc/pkg/httperr"
 	"net/http"
 	"path"
 	"strings"
@@ -109,7 +110,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr.Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		httperr.Detail(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	p := r.URL.Path
@@ -119,7 +120,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ok := h.files[p]
 	if !ok {
-		writeError(w, http.StatusNotFound, "not found")
+		httperr.Detail(w, http.StatusNotFound, "not found")
 		return
 	}
 	hdr.Set("Content-Type", f.contentType)
@@ -128,12 +129,4 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A zero modification time leaves Last-Modified out; the ETag drives
 	// If-None-Match, Range and HEAD handling.
 	http.ServeContent(w, r, p, time.Time{}, bytes.NewReader(f.body))
-}
-
-// writeError answers in the API's error shape, {"detail": "..."}.
-func writeError(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"detail":"` + detail + `"}` + "\n"))
 }

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"mlsvc/pkg/httperr"
 	"mlsvc/pkg/mlsvc"
 )
 
@@ -145,11 +146,7 @@ func (s *Store) Handler() http.Handler {
 		key := r.URL.Path
 		q := r.URL.Query()
 		exp, name, sig := q.Get("exp"), q.Get("name"), q.Get("sig")
-		deny := func(why string) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, "{\"detail\":%q}\n", why)
-		}
+		deny := func(why string) { httperr.Detail(w, http.StatusForbidden, why) }
 		expUnix, err := strconv.ParseInt(exp, 10, 64)
 		if err != nil || sig == "" || !hmac.Equal([]byte(sig), []byte(s.sign(key, exp, name))) {
 			deny("invalid signature")
@@ -160,10 +157,13 @@ func (s *Store) Handler() http.Handler {
 			return
 		}
 		rc, err := s.Get(r.Context(), key)
+		if mlsvc.ErrorCode(err) == mlsvc.ENotFound {
+			// Signed by us, so it existed: it is past its retention.
+			httperr.Write(w, mlsvc.Errorf(mlsvc.EGone, "this file is no longer kept"))
+			return
+		}
 		if err != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, "{\"detail\":\"not found\"}\n")
+			httperr.Write(w, err)
 			return
 		}
 		defer rc.Close()
