@@ -16,7 +16,9 @@
 //		return done()
 //	}, "prediction %s still pending", id)
 //
-// instead of a hand-rolled deadline loop.
+// instead of a hand-rolled deadline loop; WaitFor does the same with a
+// func() error and reports the last error, for a message that shows the
+// last state seen ("status pending", "connection refused").
 package testenv
 
 import (
@@ -64,13 +66,35 @@ func Skip(t testing.TB, format string, args ...any) {
 // with t.Fatalf and the formatted message if it has not after timeout.
 // cond is always called at least once, and once more at the deadline, so
 // a slow machine cannot fail a condition that became true while sleeping.
-// cond runs on the caller's goroutine, so it may call t.Fatal itself.
+// cond runs on the caller's goroutine, so it may call t.Fatal itself (to
+// stop early on a state that can never turn good).
+//
+// The message's args are evaluated once, before polling; to report the
+// last state seen, use WaitFor.
 func Eventually(t testing.TB, timeout, interval time.Duration, cond func() bool, format string, args ...any) {
 	t.Helper()
+	WaitFor(t, timeout, interval, func() error {
+		if cond() {
+			return nil
+		}
+		return fmt.Errorf(format, args...)
+	})
+}
+
+// WaitFor calls try every interval until it returns nil, and fails t with
+// t.Fatalf and try's last error if it has not after timeout. Like
+// Eventually, it tries at least once and once more at the deadline.
+func WaitFor(t testing.TB, timeout, interval time.Duration, try func() error) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for !cond() {
+	for {
+		err := try()
+		if err == nil {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v: "+format, append([]any{timeout}, args...)...)
+			t.Fatalf("after %v: %v", timeout, err)
+			return
 		}
 		time.Sleep(min(interval, max(time.Until(deadline), time.Millisecond)))
 	}

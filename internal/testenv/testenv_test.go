@@ -183,6 +183,36 @@ func TestEventually(t *testing.T) {
 			t.Errorf("cond called %d times, want it polled", n)
 		}
 	})
+	t.Run("WaitFor reports the last error", func(t *testing.T) {
+		f := &fakeTB{}
+		n := 0
+		returned := call(f, func(tb testing.TB) {
+			WaitFor(tb, 30*time.Millisecond, 5*time.Millisecond, func() error { n++; return fmt.Errorf("try %d", n) })
+		})
+		if returned || !f.fatal {
+			t.Fatalf("returned=%v fatal=%v, want a failure", returned, f.fatal)
+		}
+		if want := fmt.Sprintf("after 30ms: try %d", n); f.msg != want {
+			t.Errorf("message %q, want %q (the last error)", f.msg, want)
+		}
+	})
+	t.Run("WaitFor stops at nil", func(t *testing.T) {
+		f := &fakeTB{}
+		n := 0
+		if !call(f, func(tb testing.TB) {
+			WaitFor(tb, 5*time.Second, time.Millisecond, func() error {
+				if n++; n < 3 {
+					return fmt.Errorf("try %d", n)
+				}
+				return nil
+			})
+		}) || f.fatal {
+			t.Fatalf("stopped: %q", f.msg)
+		}
+		if n != 3 {
+			t.Errorf("try called %d times, want 3", n)
+		}
+	})
 	t.Run("checked again at the deadline", func(t *testing.T) {
 		// An interval longer than the timeout still gets a last look.
 		f := &fakeTB{}
