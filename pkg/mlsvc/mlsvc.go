@@ -123,12 +123,18 @@ type PendingLister interface {
 	PendingPredictions(ctx context.Context) ([]*Prediction, error)
 }
 
+// MaxURLTTL is the longest a Blobs.URL stays valid; a ttl <= 0 or above it gets MaxURLTTL.
+const MaxURLTTL = 15 * time.Minute
+
 // Blobs stores opaque objects by key.
 //
-// Errors: ENotFound for an absent key.
+// Errors: ENotFound for an absent key; EUnavailable when the backend is down,
+// throttled or failing (a full or broken disk, S3 5xx), so retrying may help.
 type Blobs interface {
 	Put(ctx context.Context, key, contentType string, body io.Reader) error
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Delete removes key; deleting an absent key is not an error.
+	Delete(ctx context.Context, key string) error
 	// URL returns a signed URL that lets anyone holding it download key as an
 	// attachment named filename until it expires (at most 15 minutes).
 	URL(ctx context.Context, key, filename string, ttl time.Duration) (string, error)
