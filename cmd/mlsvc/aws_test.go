@@ -14,6 +14,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"mlsvc/internal/testenv"
 	"mlsvc/pkg/dynamo"
 )
 
@@ -21,12 +22,7 @@ import (
 // and an in-process S3, reached through the standard AWS environment.
 func TestModelsAddAWS(t *testing.T) {
 	endpoint := os.Getenv("MLSVC_DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1" {
-			t.Fatal("MLSVC_DYNAMODB_ENDPOINT is not set (required when CI=true or MLSVC_STRICT=1; make test sets it)")
-		}
-		t.Skip("MLSVC_DYNAMODB_ENDPOINT is not set: make test runs this inside DynamoDB Local's namespace")
-	}
+	testenv.Need(t, endpoint != "", "MLSVC_DYNAMODB_ENDPOINT is not set: make test runs this inside DynamoDB Local's namespace")
 	ctx := context.Background()
 	backend := s3mem.New()
 	if err := backend.CreateBucket("stack-bucket"); err != nil {

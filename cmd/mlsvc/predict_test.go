@@ -13,20 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"mlsvc/internal/testenv"
 )
-
-// predictStrict reports whether missing fixtures or Python must fail (CI) rather than skip.
-func predictStrict() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1"
-}
-
-func predictSkip(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if predictStrict() {
-		t.Fatalf("required in CI (CI=true or MLSVC_STRICT=1): "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // runPredictCSV runs `mlsvc predict` and returns its CSV output.
 func runPredictCSV(t *testing.T, args ...string) [][]string {
@@ -91,7 +80,7 @@ func TestPredictCommandExporter(t *testing.T) {
 	}
 	fixtures = filepath.Join(fixtures, "sklearn")
 	if _, err := os.Stat(fixtures); err != nil {
-		predictSkip(t, "reference fixtures not found at %s (set MLSVC_FIXTURES): %v", fixtures, err)
+		testenv.Skip(t, "reference fixtures not found at %s (set MLSVC_FIXTURES): %v", fixtures, err)
 	}
 	py := ""
 	for _, p := range []string{os.Getenv("MLSVC_PYTHON"), "python3", "/usr/bin/python3"} {
@@ -100,9 +89,7 @@ func TestPredictCommandExporter(t *testing.T) {
 			break
 		}
 	}
-	if py == "" {
-		predictSkip(t, "no python3 with scikit-learn and joblib (apt-get install python3-sklearn python3-joblib)")
-	}
+	testenv.Need(t, py != "", "no python3 with scikit-learn and joblib (apt-get install python3-sklearn python3-joblib)")
 	for _, tc := range []struct {
 		name string
 		tol  float64 // relative; 0 = bit for bit

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mlsvc/internal/testenv"
 )
 
 // The test binary doubles as the server: with MLSVC_TEST_SERVE=1 it runs
@@ -52,20 +54,18 @@ func startServer(t *testing.T, dir, delay string) *server {
 	}
 	s := &server{cmd: cmd, base: "http://" + addr}
 	t.Cleanup(func() { s.kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.WaitFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		resp, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
+		if err != nil {
+			return fmt.Errorf("server on %s did not become healthy: %w", addr, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server on %s did not become healthy: %v", addr, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("server on %s did not become healthy: %s", addr, resp.Status)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return s
 }
 
 func (s *server) kill() {
@@ -116,14 +116,16 @@ func TestKillNineResumes(t *testing.T) {
 		Status string
 		Error  string
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for p.Status != "completed" {
+	testenv.WaitFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		s.call(t, "GET", "/predict/"+accepted.PredictionID, "", &p)
-		if p.Status == "failed" || time.Now().After(deadline) {
-			t.Fatalf("after restart: status %q %s", p.Status, p.Error)
+		if p.Status == "failed" {
+			t.Fatalf("after restart: failed: %s", p.Error)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		if p.Status != "completed" {
+			return fmt.Errorf("after restart: status %q, want completed", p.Status)
+		}
+		return nil
+	})
 	var me struct{ Balance json.Number }
 	s.call(t, "GET", "/users/me", "", &me)
 	if me.Balance.String() != "0" {

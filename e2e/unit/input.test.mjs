@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { formatIssue, parseCSV, parseNumber, rowsFromCSV, rowsFromJSON, MAX_ROWS } from '../../web/static/js/input.js';
+import { formatIssue, parseCSV, previewCSV, rowsFromJSON, MAX_ROWS, PREVIEW_ROWS } from '../../web/static/js/input.js';
 import { formatDuration, formatMoney, formatValue } from '../../web/static/js/format.js';
 
 const F = ['feature_0', 'feature_1'];
@@ -22,36 +22,25 @@ test('parseCSV detects semicolons', () => {
   assert.equal(parseCSV('a;b\n1;2').delimiter, ';');
 });
 
-test('parseNumber accepts only finite decimal numbers', () => {
-  for (const [cell, want] of [['1', 1], [' -2.5 ', -2.5], ['.5', 0.5], ['1e3', 1000], ['+3.', 3]]) {
-    assert.equal(parseNumber(cell).value, want, cell);
-  }
-  for (const [cell, want] of [['', /missing/], [undefined, /missing/], ['abc', /not a number/], ['NaN', /not a number/], ['Infinity', /not a number/], ['1e999', /not a finite/], ['0x10', /not a number/]]) {
-    assert.match(parseNumber(cell).error, want, String(cell));
-  }
+test('previewCSV shows the header and the first rows, as text, unchecked', () => {
+  const csv = `id,feature_0,feature_1\n${Array.from({ length: 8 }, (_, i) => `${i + 1},0.${i},x${i}`).join('\n')}\n`;
+  const p = previewCSV(csv);
+  assert.deepEqual(p.header, ['id', 'feature_0', 'feature_1']);
+  assert.equal(p.rows.length, PREVIEW_ROWS);
+  assert.deepEqual(p.rows[0], ['1', '0.0', 'x0'], 'cells stay text: nothing is converted');
+  assert.equal(p.more, true);
+  const small = previewCSV('feature_0,feature_1\n1,\n', { maxRows: 5 });
+  assert.deepEqual(small.rows, [['1', '']], 'a bad row is shown as it is; the server judges it');
+  assert.equal(small.more, false);
 });
 
-test('rowsFromCSV names row, line and field of each problem', () => {
-  const r = rowsFromCSV('id,feature_0,feature_1\n1,0.1,0.2\n2,,x\n3,5,6\n', F);
-  assert.equal(r.total, 3);
-  assert.deepEqual(r.ignored, ['id']);
-  assert.deepEqual(r.errors.map(formatIssue), ['Row 2 (line 3), feature_0: is missing', 'Row 2 (line 3), feature_1: is not a number ("x")']);
-  assert.deepEqual(r.rows[0], { feature_0: 0.1, feature_1: 0.2 });
-});
-
-test('rowsFromCSV sends only the model features, as numbers', () => {
-  const r = rowsFromCSV('feature_1,feature_0,extra\n2,1,z\n', F);
-  assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.inputData, [{ feature_0: 1, feature_1: 2 }]);
-});
-
-test('rowsFromCSV whole-file problems', () => {
-  assert.match(rowsFromCSV('', F).errors[0].message, /empty/);
-  assert.match(rowsFromCSV('feature_0\n1\n', F).errors[0].message, /no column feature_1/);
-  assert.match(rowsFromCSV('feature_0,feature_1\n', F).errors[0].message, /no rows/);
-  const big = `feature_0,feature_1\n${'1,2\n'.repeat(MAX_ROWS + 1)}`;
-  assert.match(rowsFromCSV(big, F).errors[0].message, /at most 10,000/);
-  assert.equal(rowsFromCSV(`feature_0,feature_1\n${'1,2\n'.repeat(MAX_ROWS)}`, F).errors.length, 0);
+test('previewCSV of the start of a long file drops the row cut off', () => {
+  const head = 'feature_0,feature_1\n1,2\n3,4\n5,6'; // the file goes on after "5,6"
+  const p = previewCSV(head, { complete: false });
+  assert.deepEqual(p.rows, [['1', '2'], ['3', '4']]);
+  assert.equal(p.more, true, 'says there is more');
+  assert.deepEqual(previewCSV('feature_0,featu', { complete: false }), { header: [], rows: [], more: true });
+  assert.deepEqual(previewCSV(''), { header: [], rows: [], more: false });
 });
 
 test('rowsFromJSON checks types and keeps the input as typed', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Store, dueAt } from '../../web/static/js/store.js';
+import { PAGE_SIZE, POLL_MAX_PER_TICK, Store, dueAt } from '../../web/static/js/store.js';
 
 // fakeClock runs timers by hand.
 function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')) {
@@ -27,12 +27,18 @@ function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')) {
   return c;
 }
 
+// fakeAPI answers as the server does: server.list() gives every summary,
+// newest first, and predictions() pages it with the cursor "after:<id>".
 function fakeAPI(server) {
   return {
     calls: [],
-    async predictions() {
-      this.calls.push('list');
-      return server.list();
+    async predictions({ limit, cursor } = {}) {
+      this.calls.push(cursor ? `list ${cursor}` : 'list');
+      const all = server.list();
+      const start = cursor ? all.findIndex((p) => `after:${p.id}` === cursor) + 1 : 0;
+      const items = all.slice(start, start + (limit ?? 1000));
+      const next = start + items.length < all.length ? `after:${items[items.length - 1].id}` : '';
+      return { items, next };
     },
     async prediction(id) {
       this.calls.push(`get ${id}`);
@@ -54,12 +60,12 @@ test('polling backs off 1, 2, 4, 8, 15, 15 s and stops when nothing is pending',
   let polls = 0;
   const summary = () => ({ id: 'a', model_id: 'lr', status, rows: 1, cost: 10, created_at: created, delay_seconds: 3600 });
   const api = fakeAPI({
-    list: () => {
+    list: () => [summary()],
+    get: () => {
       polls += 1;
-      if (polls === 7) status = 'completed';
-      return [summary()];
+      if (polls === 6) status = 'completed';
+      return { ...summary(), input_data: {}, output_data: status === 'completed' ? { predictions: [1] } : null };
     },
-    get: () => ({ ...summary(), input_data: {}, output_data: status === 'completed' ? { predictions: [1] } : null }),
   });
   const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
   await store.refreshList();
@@ -68,6 +74,7 @@ test('polling backs off 1, 2, 4, 8, 15, 15 s and stops when nothing is pending',
   assert.deepEqual(clock.delays, [1000, 2000, 4000, 8000, 15000, 15000]);
   assert.equal(store.get('a').status, 'completed');
   assert.equal(store.poll.active, false);
+  assert.deepEqual(api.calls, ['list', ...Array(6).fill('get a')], 'polls ask for the pending prediction, never the list');
 });
 
 test('a poll lands just after the next prediction is due', async () => {
@@ -82,7 +89,7 @@ test('a poll lands just after the next prediction is due', async () => {
   assert.deepEqual(clock.delays.slice(0, 5), [1000, 2000, 4000, 5300, 15000]);
 });
 
-test('list and details agree: a status change in the list reloads the details', async () => {
+test('list and details agree: polling reloads the details of a pending prediction', async () => {
   const clock = fakeClock();
   let status = 'pending';
   const base = { id: 'a', model_id: 'lr', rows: 2, cost: 10, created_at: created, delay_seconds: 1 };
@@ -99,7 +106,7 @@ test('list and details agree: a status change in the list reloads the details', 
   assert.equal(rec.status, 'completed');
   assert.equal(rec.detail.status, 'completed');
   assert.deepEqual(rec.detail.output_data.predictions, [1, 2]);
-  assert.deepEqual(api.calls, ['get a', 'list', 'get a']);
+  assert.deepEqual(api.calls, ['get a', 'get a']);
   assert.equal(clock.timers.length, 0, 'polling stopped');
 });
 
@@ -130,4 +137,68 @@ test('resetUser (sign out) stops polling and forgets the data', async () => {
   store.resetUser();
   assert.equal(clock.timers.length, 0);
   assert.equal(store.list.length, 0);
+});
+
+test('polling asks only for the pending predictions, not the history', async () => {
+  const clock = fakeClock();
+  const status = { a: 'completed', b: 'pending', c: 'failed', d: 'pending' };
+  const summary = (id) => ({ id, status: status[id], created_at: created, delay_seconds: 5 });
+  const api = fakeAPI({ list: () => Object.keys(status).map(summary), get: (id) => summary(id) });
+  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
+  await store.refreshList();
+  store.startPolling();
+  await clock.next();
+  assert.deepEqual(api.calls.slice(1).sort(), ['get b', 'get d']);
+  status.b = 'completed';
+  await clock.next();
+  assert.deepEqual(api.calls.slice(3).sort(), ['get b', 'get d']);
+  status.d = 'completed';
+  await clock.next();
+  assert.deepEqual(api.calls.slice(5), ['get d'], 'a finished prediction is no longer polled');
+  assert.equal(await clock.next(), false, 'polling stopped: nothing is pending');
+  assert.ok(!api.calls.slice(1).some((c) => c.startsWith('list')), `no list calls while polling: ${api.calls}`);
+});
+
+test(`one poll asks for at most ${POLL_MAX_PER_TICK} predictions, the others next time`, async () => {
+  const clock = fakeClock();
+  const n = 2 * POLL_MAX_PER_TICK + 5;
+  const list = Array.from({ length: n }, (_, i) => ({ id: `p${i}`, status: 'pending', created_at: created, delay_seconds: 3600 + i }));
+  const api = fakeAPI({ list: () => list, get: (id) => list.find((p) => p.id === id) });
+  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
+  await store.refreshList();
+  store.startPolling();
+  const polled = [];
+  for (let round = 0; round < 3; round++) {
+    const before = api.calls.length;
+    await clock.next();
+    const got = api.calls.slice(before);
+    assert.ok(got.length <= POLL_MAX_PER_TICK, `round ${round}: ${got.length} requests`);
+    polled.push(...got);
+  }
+  assert.equal(new Set(polled).size, n, 'every pending prediction polled within three rounds');
+  assert.deepEqual(polled.slice(0, 3), ['get p0', 'get p1', 'get p2'], 'the earliest due first');
+});
+
+test('the history follows X-Next-Cursor page by page, and a refresh keeps the pages loaded', async () => {
+  const clock = fakeClock();
+  const all = Array.from({ length: 2 * PAGE_SIZE + 20 }, (_, i) => ({ id: `p${String(1000 - i)}`, status: 'completed', created_at: created, delay_seconds: 1 }));
+  const api = fakeAPI({ list: () => all, get: (id) => all.find((p) => p.id === id) });
+  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
+  await store.refreshList();
+  assert.equal(store.list.length, PAGE_SIZE);
+  assert.equal(store.hasMore, true);
+  await store.loadMore();
+  assert.equal(store.list.length, 2 * PAGE_SIZE);
+  await store.loadMore();
+  assert.equal(store.list.length, all.length, 'past the first page: no silent stop');
+  assert.equal(store.hasMore, false, 'no X-Next-Cursor on the last page');
+  assert.deepEqual(api.calls, ['list', `list after:${all[PAGE_SIZE - 1].id}`, `list after:${all[2 * PAGE_SIZE - 1].id}`]);
+  assert.deepEqual(store.list.map((r) => r.id), all.map((p) => p.id), 'newest first, no gaps or repeats');
+  await store.loadMore();
+  assert.equal(api.calls.length, 3, 'nothing more to load');
+
+  all.unshift({ id: 'p9999', status: 'pending', created_at: created, delay_seconds: 1 });
+  await store.refreshList();
+  assert.deepEqual(store.list.map((r) => r.id), all.map((p) => p.id), 'the new one first, the older pages kept');
+  assert.equal(store.hasMore, false);
 });

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"mlsvc/internal/testenv"
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/storetest"
@@ -33,12 +34,7 @@ func TestStore(t *testing.T) {
 func newClient(t *testing.T) *dynamodb.Client {
 	t.Helper()
 	endpoint := os.Getenv("MLSVC_DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1" {
-			t.Fatal("DynamoDB Local not running: set MLSVC_DYNAMODB_ENDPOINT (required when CI=true or MLSVC_STRICT=1; scripts/dynamodb-local.sh run sets it)")
-		}
-		t.Skip("DynamoDB Local not running: set MLSVC_DYNAMODB_ENDPOINT (make test-aws does)")
-	}
+	testenv.Need(t, endpoint != "", "DynamoDB Local not running: set MLSVC_DYNAMODB_ENDPOINT (scripts/dynamodb-local.sh run and make test-aws do)")
 	cfg := aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("mlsvctest", "mlsvctest", ""),

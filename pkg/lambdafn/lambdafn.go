@@ -268,6 +268,7 @@ var errNotWired = errors.New("lambdafn: this function was built without it (see 
 
 func (noBlobs) Put(context.Context, string, string, io.Reader) error { return errNotWired }
 func (noBlobs) Get(context.Context, string) (io.ReadCloser, error)   { return nil, errNotWired }
+func (noBlobs) Delete(context.Context, string) error                 { return errNotWired }
 func (noBlobs) URL(context.Context, string, string, time.Duration) (string, error) {
 	return "", errNotWired
 }

@@ -20,14 +20,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"mlsvc/pkg/httperr"
 	"mlsvc/pkg/mlsvc"
 )
-
-// MaxTTL is the longest a signed URL stays valid, as for S3 here.
-const MaxTTL = 15 * time.Minute
 
 // Store keeps blobs under Dir and signs download URLs with Key.
 type Store struct {
@@ -35,6 +33,40 @@ type Store struct {
 	key    []byte
 	prefix string // URL path the Handler is mounted at, e.g. "/blobs/"
 	now    func() time.Time
+	disk   disk
+}
+
+// disk is the part of the file system a Store uses: the os package, or in
+// tests one that fails as a full, read-only or broken disk does.
+type disk interface {
+	MkdirAll(path string, perm fs.FileMode) error
+	CreateTemp(dir, pattern string) (*os.File, error)
+	Rename(from, to string) error
+	Open(name string) (*os.File, error)
+	Remove(name string) error
+}
+
+type osDisk struct{}
+
+func (osDisk) MkdirAll(path string, perm fs.FileMode) error { return os.MkdirAll(path, perm) }
+func (osDisk) CreateTemp(dir, pattern string) (*os.File, error) {
+	return os.CreateTemp(dir, pattern)
+}
+func (osDisk) Rename(from, to string) error       { return os.Rename(from, to) }
+func (osDisk) Open(name string) (*os.File, error) { return os.Open(name) }
+func (osDisk) Remove(name string) error           { return os.Remove(name) }
+
+// ioError wraps a file system failure of op on key. Failures of the disk
+// itself rather than of this request (full, read-only, quota, I/O error)
+// are mlsvc.EUnavailable, as a throttled or failing S3 is: retrying later
+// may work, and the caller refunds rather than blames the input.
+func ioError(op, key string, err error) error {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EROFS, syscall.EIO, syscall.EDQUOT} {
+		if errors.Is(err, errno) {
+			return &mlsvc.Error{Code: mlsvc.EUnavailable, Message: "blob storage is unavailable", Err: fmt.Errorf("localblob: %s %s: %w", op, key, err)}
+		}
+	}
+	return fmt.Errorf("localblob: %s %s: %w", op, key, err)
 }
 
 var _ mlsvc.Blobs = (*Store)(nil)
@@ -50,7 +82,7 @@ func New(dir, prefix string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{dir: dir, key: key, prefix: prefix, now: time.Now}, nil
+	return &Store{dir: dir, key: key, prefix: prefix, now: time.Now, disk: osDisk{}}, nil
 }
 
 func signingKey(path string) ([]byte, error) {
@@ -83,26 +115,29 @@ func (s *Store) Put(_ context.Context, key, _ string, body io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
+	if err := s.disk.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return ioError("put", key, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	f, err := s.disk.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
-		return err
+		return ioError("put", key, err)
 	}
-	defer os.Remove(f.Name())
+	defer s.disk.Remove(f.Name())
 	if _, err := io.Copy(f, body); err != nil {
 		f.Close()
-		return fmt.Errorf("write blob %s: %w", key, err)
+		return ioError("write", key, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return ioError("sync", key, err)
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return ioError("close", key, err)
 	}
-	return os.Rename(f.Name(), p)
+	if err := s.disk.Rename(f.Name(), p); err != nil {
+		return ioError("rename", key, err)
+	}
+	return nil
 }
 
 // Get opens the blob; ENotFound if absent.
@@ -111,21 +146,38 @@ func (s *Store) Get(_ context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, err := s.disk.Open(p)
+	// ENOTDIR: a prefix of key is a blob, so key itself cannot be one.
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, mlsvc.Errorf(mlsvc.ENotFound, "blob %s not found", key)
 	}
-	return f, err
+	if err != nil {
+		return nil, ioError("get", key, err)
+	}
+	return f, nil
 }
 
-// URL returns a root-relative URL served by Handler, valid for ttl (at most
-// MaxTTL), that downloads key as an attachment named filename.
+// Delete removes the blob; an absent one is not an error.
+func (s *Store) Delete(_ context.Context, key string) error {
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	if err := s.disk.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		return ioError("delete", key, err)
+	}
+	return nil
+}
+
+// URL returns a root-relative URL served by Handler, valid for ttl, that
+// downloads key as an attachment named filename. A ttl <= 0 or above
+// mlsvc.MaxURLTTL is mlsvc.MaxURLTTL, as in s3blob.
 func (s *Store) URL(_ context.Context, key, filename string, ttl time.Duration) (string, error) {
 	if _, err := s.path(key); err != nil {
 		return "", err
 	}
-	if ttl <= 0 || ttl > MaxTTL {
-		ttl = MaxTTL
+	if ttl <= 0 || ttl > mlsvc.MaxURLTTL {
+		ttl = mlsvc.MaxURLTTL
 	}
 	exp := strconv.FormatInt(s.now().Add(ttl).Unix(), 10)
 	q := url.Values{"exp": {exp}, "name": {filename}}

@@ -3,13 +3,19 @@ package localblob
 import (
 	"context"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"mlsvc/pkg/blobtest"
 	"mlsvc/pkg/mlsvc"
 )
 
@@ -107,4 +113,111 @@ func fetch(t *testing.T, u string) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return response{resp, string(b)}
+}
+
+// TestBlobs runs the mlsvc.Blobs contract suite on a directory.
+func TestBlobs(t *testing.T) {
+	signedAt := time.Unix(1_800_000_000, 0)
+	newStore := func(t *testing.T) *Store {
+		s, err := New(t.TempDir(), "/blobs/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.now = func() time.Time { return signedAt }
+		return s
+	}
+	// failing returns a store on a disk whose calls fail with err after
+	// the store was opened, as a disk that filled up or went read-only.
+	failing := func(err syscall.Errno) func(t *testing.T) mlsvc.Blobs {
+		return func(t *testing.T) mlsvc.Blobs {
+			s := newStore(t)
+			s.disk = failingDisk{err}
+			return s
+		}
+	}
+	blobtest.Run(t, func(t *testing.T) mlsvc.Blobs { return newStore(t) }, blobtest.Options{
+		URLTTL: func(t *testing.T, u string) time.Duration {
+			parsed, err := url.Parse(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp, err := strconv.ParseInt(parsed.Query().Get("exp"), 10, 64)
+			if err != nil {
+				t.Fatalf("URL %s: exp: %v", u, err)
+			}
+			return time.Unix(exp, 0).Sub(signedAt)
+		},
+		Down: map[string]func(t *testing.T) mlsvc.Blobs{
+			"disk full":     failing(syscall.ENOSPC),
+			"read-only":     failing(syscall.EROFS),
+			"I/O error":     failing(syscall.EIO),
+			"quota reached": failing(syscall.EDQUOT),
+		},
+	})
+}
+
+// failingDisk fails every call with err, as the kernel reports it.
+type failingDisk struct{ err syscall.Errno }
+
+func (d failingDisk) fail(op, name string) error {
+	return &fs.PathError{Op: op, Path: name, Err: d.err}
+}
+func (d failingDisk) MkdirAll(name string, _ fs.FileMode) error {
+	return d.fail("mkdir", name)
+}
+func (d failingDisk) CreateTemp(dir, _ string) (*os.File, error) { return nil, d.fail("open", dir) }
+func (d failingDisk) Rename(from, _ string) error                { return d.fail("rename", from) }
+func (d failingDisk) Open(name string) (*os.File, error)         { return nil, d.fail("open", name) }
+func (d failingDisk) Remove(name string) error                   { return d.fail("remove", name) }
+
+// TestIOErrorsKeepTheirKind: only failures of the disk itself are
+// EUnavailable; an absent blob stays ENotFound and other errors internal.
+func TestIOErrorsKeepTheirKind(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, mlsvc.EUnavailable},
+		{&fs.PathError{Op: "open", Path: "x", Err: syscall.EROFS}, mlsvc.EUnavailable},
+		{&fs.PathError{Op: "read", Path: "x", Err: syscall.EIO}, mlsvc.EUnavailable},
+		{&fs.PathError{Op: "write", Path: "x", Err: syscall.EDQUOT}, mlsvc.EUnavailable},
+		{&fs.PathError{Op: "open", Path: "x", Err: syscall.EACCES}, mlsvc.EInternal},
+		{&fs.PathError{Op: "mkdir", Path: "x", Err: syscall.ENOTDIR}, mlsvc.EInternal},
+	}
+	for _, tt := range tests {
+		if got := mlsvc.ErrorCode(ioError("put", "k", tt.err)); got != tt.want {
+			t.Errorf("ioError(%v) code = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+	// Through the store: a real ENOTDIR (the blob directory replaced by a
+	// file) is not mistaken for a missing blob or an outage.
+	s, err := New(t.TempDir(), "/blobs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, "predictions"), []byte("not a dir"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(context.Background(), "predictions/p/result.csv", "", strings.NewReader("x")); mlsvc.ErrorCode(err) != mlsvc.EInternal {
+		t.Errorf("Put under a file: %v (code %q), want an internal error", err, mlsvc.ErrorCode(err))
+	}
+}
+
+// TestHandlerUnavailable: a download while the disk fails is a 503, not a
+// 404 that would tell the user the result is gone.
+func TestHandlerUnavailable(t *testing.T) {
+	s, err := New(t.TempDir(), "/blobs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.URL(context.Background(), "predictions/p/result.csv", "r.csv", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.disk = failingDisk{syscall.EIO}
+	srv := httptest.NewServer(http.StripPrefix("/blobs/", s.Handler()))
+	defer srv.Close()
+	if r := fetch(t, srv.URL+u); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("download on a failing disk: %d %s, want 503", r.StatusCode, r.body)
+	}
 }

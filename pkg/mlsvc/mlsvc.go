@@ -133,6 +133,8 @@ type Store interface {
 type Blobs interface {
 	Put(ctx context.Context, key, contentType string, body io.Reader) error
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Delete removes key; deleting an absent key is not an error.
+	Delete(ctx context.Context, key string) error
 	// URL returns a signed URL that lets anyone holding it download key as an
 	// attachment named filename until it expires after ttl, clamped to
 	// (0, MaxURLTTL]: a ttl that is not positive or too long gets MaxURLTTL.

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/internal/testenv"
 	"mlsvc/models"
 	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
@@ -86,20 +87,15 @@ func request(t *testing.T, svc *mlsvc.Service) (*mlsvc.User, *mlsvc.Prediction) 
 
 func waitFinal(t *testing.T, store *sqlite.Store, id string) *mlsvc.Prediction {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p, err := store.Prediction(context.Background(), id)
-		if err != nil {
+	var p *mlsvc.Prediction
+	testenv.Eventually(t, 10*time.Second, 5*time.Millisecond, func() bool {
+		var err error
+		if p, err = store.Prediction(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if p.Status != mlsvc.StatusPending {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("still pending")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return p.Status != mlsvc.StatusPending
+	}, "prediction %s still pending", id)
+	return p
 }
 
 func TestTransientFailureIsRetried(t *testing.T) {

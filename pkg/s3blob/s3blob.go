@@ -3,7 +3,7 @@
 //
 // The bucket is private; its default encryption applies to every object, so
 // Put sets no encryption header. Downloads never go through the service: a
-// URL is a presigned GET that expires in at most 15 minutes.
+// URL is a presigned GET that expires in at most mlsvc.MaxURLTTL (15 minutes).
 package s3blob
 
 import (
@@ -12,19 +12,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"mlsvc/pkg/mlsvc"
 )
-
-// MaxURLTTL is the longest lifetime of a presigned URL.
-const MaxURLTTL = 15 * time.Minute
 
 // Store is an mlsvc.Blobs in an S3 bucket.
 type Store struct {
@@ -61,7 +62,7 @@ func (s *Store) Put(ctx context.Context, key, contentType string, body io.Reader
 		ContentType: aws.String(contentType),
 	})
 	if err != nil {
-		return fmt.Errorf("s3blob: put %s: %w", key, err)
+		return wrap("put", key, err)
 	}
 	return nil
 }
@@ -76,9 +77,61 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		if isNotFound(err) {
 			return nil, &mlsvc.Error{Code: mlsvc.ENotFound, Message: fmt.Sprintf("blob %s not found", key), Err: err}
 		}
-		return nil, fmt.Errorf("s3blob: get %s: %w", key, err)
+		return nil, wrap("get", key, err)
 	}
 	return out.Body, nil
+}
+
+// Delete removes the object at key. S3 answers 204 for an absent key too.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(s.bucket),
+		Key:    aws.String(key),
+	})
+	if err != nil {
+		return wrap("delete", key, err)
+	}
+	return nil
+}
+
+// wrap adds context to a failed call of op on key, and marks the failures
+// of S3 itself (after the SDK's retries) as mlsvc.EUnavailable: throttling
+// (429, SlowDown), server errors (5xx) and requests that never got an
+// answer (connection refused or reset, timeouts). Anything else, such as
+// a missing bucket or a denied request, is an internal error.
+func wrap(op, key string, err error) error {
+	err = fmt.Errorf("s3blob: %s %s: %w", op, key, err)
+	if unavailable(err) {
+		return &mlsvc.Error{Code: mlsvc.EUnavailable, Message: "blob storage is unavailable", Err: err}
+	}
+	return err
+}
+
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false // the caller gave up; S3 may be fine
+	}
+	// No answer at all: the request could not be sent (connection refused
+	// or reset) or its answer never came. The SDK reports these as a
+	// response error of status 0 wrapping a RequestSendError.
+	var send *smithyhttp.RequestSendError
+	var netErr net.Error
+	if errors.As(err, &send) || errors.As(err, &netErr) {
+		return true
+	}
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) {
+		code := resp.HTTPStatusCode()
+		return code == http.StatusTooManyRequests || code >= 500
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "ServiceUnavailable", "InternalError":
+			return true
+		}
+	}
+	return false
 }
 
 // isNotFound reports whether err says the key does not exist. A missing
@@ -100,13 +153,13 @@ func isNotFound(err error) bool {
 }
 
 // URL returns a presigned GET of key that downloads it as an attachment
-// named filename. It expires after ttl, at most MaxURLTTL. The object need
-// not exist yet.
+// named filename. It expires after ttl; a ttl <= 0 or above
+// mlsvc.MaxURLTTL is mlsvc.MaxURLTTL, as in localblob. The object need not
+// exist yet.
 func (s *Store) URL(ctx context.Context, key, filename string, ttl time.Duration) (string, error) {
-	if ttl <= 0 {
-		return "", fmt.Errorf("s3blob: url %s: ttl %v is not positive", key, ttl)
+	if ttl <= 0 || ttl > mlsvc.MaxURLTTL {
+		ttl = mlsvc.MaxURLTTL
 	}
-	ttl = min(ttl, MaxURLTTL)
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket:                     aws.String(s.bucket),
 		Key:                        aws.String(key),

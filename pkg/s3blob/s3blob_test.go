@@ -14,16 +14,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"mlsvc/pkg/blobtest"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/s3blob"
 )
@@ -170,12 +173,105 @@ func TestURLDownloads(t *testing.T) {
 	}
 }
 
-func TestURLRejectsNonPositiveTTL(t *testing.T) {
-	s := newStore(t)
-	for _, ttl := range []time.Duration{0, -time.Second} {
-		if _, err := s.URL(context.Background(), "k", "f.csv", ttl); err == nil {
-			t.Errorf("URL(ttl %v) succeeded, want an error", ttl)
+// TestBlobs runs the mlsvc.Blobs contract suite on the in-process S3
+// emulator, and on S3 endpoints that are down in several ways.
+func TestBlobs(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) mlsvc.Blobs { return newStore(t) }, blobtest.Options{
+		URLTTL: func(t *testing.T, raw string) time.Duration {
+			u, err := url.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := strconv.Atoi(u.Query().Get("X-Amz-Expires"))
+			if err != nil {
+				t.Fatalf("presigned URL %s: X-Amz-Expires: %v", raw, err)
+			}
+			return time.Duration(n) * time.Second
+		},
+		Down: map[string]func(t *testing.T) mlsvc.Blobs{
+			"closed endpoint": func(t *testing.T) mlsvc.Blobs {
+				srv := httptest.NewServer(http.NotFoundHandler())
+				srv.Close() // nothing listens there any more
+				return storeAt(t, srv.URL)
+			},
+			"503 Service Unavailable": faulty(http.StatusServiceUnavailable, "ServiceUnavailable"),
+			"503 SlowDown":            faulty(http.StatusServiceUnavailable, "SlowDown"),
+			"500 InternalError":       faulty(http.StatusInternalServerError, "InternalError"),
+			"429 Too Many Requests":   faulty(http.StatusTooManyRequests, "TooManyRequests"),
+		},
+	})
+}
+
+// faulty returns a store whose S3 is the emulator behind a fault-injecting
+// handler. The store works through it first (a blob is put and read
+// back); then the handler answers every request with status and an S3
+// error code, as S3 does when it throttles or fails.
+func faulty(status int, code string) func(t *testing.T) mlsvc.Blobs {
+	return func(t *testing.T) mlsvc.Blobs {
+		backend := s3mem.New()
+		if err := backend.CreateBucket(bucket); err != nil {
+			t.Fatal(err)
 		}
+		emulator := gofakes3.New(backend).Server()
+		var down atomic.Bool
+		var faults atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !down.Load() {
+				emulator.ServeHTTP(w, r)
+				return
+			}
+			faults.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>injected</Message></Error>", code)
+		}))
+		t.Cleanup(func() {
+			srv.Close()
+			if faults.Load() == 0 {
+				t.Errorf("%d %s: no request reached the fault injector", status, code)
+			}
+		})
+		s := storeAt(t, srv.URL)
+		key := "predictions/p-1/result.csv"
+		if err := s.Put(context.Background(), key, "text/csv", strings.NewReader("a,b\n")); err != nil {
+			t.Fatalf("Put before the fault: %v", err)
+		}
+		if got := read(t, s, key); got != "a,b\n" {
+			t.Fatalf("Get before the fault = %q", got)
+		}
+		down.Store(true)
+		return s
+	}
+}
+
+// storeAt returns a Store of an S3 at endpoint, retrying as the SDK does
+// by default but without its backoff of up to 20 s.
+func storeAt(t *testing.T, endpoint string) *s3blob.Store {
+	t.Helper()
+	client := s3.New(s3.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}, nil
+		}),
+		Retryer: retry.AddWithMaxBackoffDelay(retry.NewStandard(), 10*time.Millisecond),
+	})
+	return s3blob.New(client, s3.NewPresignClient(client), bucket)
+}
+
+// TestNotFoundIsNotUnavailable: a 404 from S3 stays ENotFound, and a
+// denied request (403) is not mistaken for an outage.
+func TestNotFoundIsNotUnavailable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<Error><Code>AccessDenied</Code><Message>no</Message></Error>")
+	}))
+	defer srv.Close()
+	_, err := storeAt(t, srv.URL).Get(context.Background(), "k")
+	if got := mlsvc.ErrorCode(err); got != mlsvc.EInternal {
+		t.Errorf("Get denied: code %q (%v), want %q", got, err, mlsvc.EInternal)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"mlsvc/internal/testenv"
 	"mlsvc/models"
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/mlsvc"
@@ -43,9 +44,7 @@ import (
 func TestEndToEnd(t *testing.T) {
 	rie := needRIE(t)
 	endpoint := os.Getenv("MLSVC_DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		skipOrFail(t, "MLSVC_DYNAMODB_ENDPOINT is not set: run under scripts/dynamodb-local.sh run (make test does)")
-	}
+	testenv.Need(t, endpoint != "", "MLSVC_DYNAMODB_ENDPOINT is not set: run under scripts/dynamodb-local.sh run (make test does)")
 	ctx := t.Context()
 	bin := buildFunctions(t, "inference", "failure")
 

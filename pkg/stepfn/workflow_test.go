@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"mlsvc/internal/testenv"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stepfn"
 )
@@ -28,20 +30,8 @@ import (
 func needRIE(t *testing.T) string {
 	t.Helper()
 	rie := os.Getenv("MLSVC_RIE")
-	if rie == "" {
-		skipOrFail(t, "MLSVC_RIE (path of aws-lambda-rie) is not set: `make test` sets it")
-	}
+	testenv.Need(t, rie != "", "MLSVC_RIE (path of aws-lambda-rie) is not set: `make test` sets it")
 	return rie
-}
-
-// skipOrFail skips t on a laptop without an emulator, but fails it where
-// nothing may skip (CI).
-func skipOrFail(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1" {
-		t.Fatal(why + " (required when CI=true or MLSVC_STRICT=1)")
-	}
-	t.Skip(why)
 }
 
 // TestWorkflowUnderRIE runs the state machine with this test binary as the
@@ -172,16 +162,13 @@ func startRIE(t *testing.T, rie, bootstrap string, env ...string) string {
 			t.Logf("aws-lambda-rie %s %v:\n%s", filepath.Base(bootstrap), env, logs.Bytes())
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testenv.WaitFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		c, err := net.Dial("tcp", invokeAddr)
-		if err == nil {
-			c.Close()
-			break
+		if err != nil {
+			return fmt.Errorf("aws-lambda-rie does not listen on %s: %w", invokeAddr, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("aws-lambda-rie does not listen on %s: %v", invokeAddr, err)
-		}
-	}
+		return c.Close()
+	})
 	return "http://" + invokeAddr + "/2015-03-31/functions/function/invocations"
 }
 

@@ -62,8 +62,10 @@ async function detailOf(res) {
 }
 
 // request calls the API. auth: true uses the stored credentials; an object
-// {username, password} uses those (sign-in); false sends none.
-export async function request(method, path, { body, auth = true, headers: extra = {} } = {}) {
+// {username, password} uses those (sign-in); false sends none. body is sent
+// as JSON; raw (a Blob, File or string) is sent as it is, with contentType.
+// With withHeaders it returns {data, headers} instead of the data alone.
+export async function request(method, path, { body, raw, contentType, auth = true, headers: extra = {}, withHeaders = false } = {}) {
   const headers = { Accept: 'application/json', 'X-Requested-With': 'fetch', ...extra };
   const creds = auth === true ? getCredentials() : auth || null;
   if (auth === true && !creds) {
@@ -72,12 +74,13 @@ export async function request(method, path, { body, auth = true, headers: extra 
   }
   if (creds) headers.Authorization = basic(creds);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (raw !== undefined) headers['Content-Type'] = contentType;
   let res;
   try {
     res = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
       credentials: 'omit',
     });
@@ -89,12 +92,14 @@ export async function request(method, path, { body, auth = true, headers: extra 
     if (res.status === 401 && auth === true) onUnauthorized(err);
     throw err;
   }
-  if (res.status === 204) return null;
+  if (res.status === 204) return withHeaders ? { data: null, headers: res.headers } : null;
+  let data;
   try {
-    return await res.json();
+    data = await res.json();
   } catch {
     throw new ApiError(res.status, 'The server sent a response that is not JSON.');
   }
+  return withHeaders ? { data, headers: res.headers } : data;
 }
 
 export const api = {
@@ -110,6 +115,23 @@ export const api = {
       body: { model_id: modelID, input_data: inputData },
       headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
     }),
+  // predictCSV sends a CSV file as it is: the server parses and checks
+  // every row, and names the first bad row and column.
+  predictCSV: (modelID, file, idempotencyKey) =>
+    request('POST', `/predict?model_id=${encodeURIComponent(modelID)}`, {
+      raw: file,
+      contentType: 'text/csv',
+      headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
+    }),
   prediction: (id) => request('GET', `/predict/${encodeURIComponent(id)}`),
-  predictions: () => request('GET', '/predictions'),
+  // predictions returns one page, newest first: {items, next}, where next
+  // is the X-Next-Cursor of the following page ('' on the last page).
+  predictions: async ({ limit, cursor } = {}) => {
+    const q = new URLSearchParams();
+    if (limit) q.set('limit', String(limit));
+    if (cursor) q.set('cursor', cursor);
+    const qs = q.toString();
+    const { data, headers } = await request('GET', `/predictions${qs ? `?${qs}` : ''}`, { withHeaders: true });
+    return { items: Array.isArray(data) ? data : [], next: headers.get('X-Next-Cursor') ?? '' };
+  },
 };

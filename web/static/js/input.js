@@ -1,25 +1,14 @@
-// Parsing and checking prediction input before anything is sent or charged:
-// a CSV file or typed JSON becomes rows of numbers, and every problem is
-// reported with its row number and field, the way the API would name it.
+// Prediction input on the client. A CSV file is the server's to check: it is
+// sent as it is (text/csv) and the server names the first bad row and
+// column; here it only gets a light preview of its first rows. Typed JSON is
+// checked here as the user types, every problem named by row and field.
 // Pure functions: no DOM, so Node's test runner can check them too.
 
 export const MAX_ROWS = 10_000; // rows in one prediction (API limit)
 export const MAX_BODY_BYTES = 6_000_000; // request body (API limit: 6 MB, room left for the Lambda event around it)
 
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
 function clip(s, n = 24) {
   return s.length > n ? `${s.slice(0, n)}…` : s;
-}
-
-// parseNumber reads one CSV cell as a finite number.
-export function parseNumber(cell) {
-  const t = (cell ?? '').trim();
-  if (t === '') return { error: 'is missing' };
-  if (!NUMBER.test(t)) return { error: `is not a number ("${clip(t)}")` };
-  const v = Number(t);
-  if (!Number.isFinite(v)) return { error: 'is not a finite number' };
-  return { value: v };
 }
 
 function detectDelimiter(text) {
@@ -95,50 +84,30 @@ function fatal(message) {
   return { rows: [], errors: [{ row: null, field: null, message }], columns: [], ignored: [], total: 0 };
 }
 
-// rowsFromCSV turns CSV text into rows for the model's features. Rows hold
-// numbers where a cell is valid and the raw text where it is not; errors
-// name the 1-based data row (the first row after the header is row 1), its
-// line in the file and the field. Columns the model does not use are listed
-// in ignored and not sent.
-export function rowsFromCSV(text, features) {
+export const PREVIEW_ROWS = 5; // rows of a CSV file shown before it is sent
+export const PREVIEW_BYTES = 64 * 1024; // read from the start of the file for the preview
+
+// previewCSV shows the start of a CSV file as the user picked it: the
+// header and the first maxRows records, as text. head is the start of the
+// file (PREVIEW_BYTES of it); complete says whether it is the whole file,
+// so a record cut off at the end of head is not shown. Nothing is checked
+// or converted: the server does that for every row when the file is sent.
+export function previewCSV(head, { complete = true, maxRows = PREVIEW_ROWS } = {}) {
+  let text = head;
+  if (!complete) {
+    const cut = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+    text = cut < 0 ? '' : text.slice(0, cut + 1);
+  }
   const parsed = parseCSV(text);
-  if (parsed.error) return fatal(`The file is not valid CSV: ${parsed.error}.`);
-  const { records } = parsed;
-  if (records.length === 0) return fatal('The file is empty.');
-  const header = records[0].fields.map((s) => s.trim());
-  const missing = features.filter((f) => !header.includes(f));
-  if (missing.length > 0) {
-    return fatal(
-      `The header has no column ${missing.join(', ')}. ` +
-        `It must name every feature of the model: ${features.join(', ')}.`,
-    );
-  }
-  const doubled = features.filter((f) => header.indexOf(f) !== header.lastIndexOf(f));
-  if (doubled.length > 0) return fatal(`The header names ${doubled.join(', ')} more than once.`);
+  const records = parsed.error ? [] : parsed.records;
+  if (records.length === 0) return { header: [], rows: [], more: !complete };
+  const header = records[0].fields.map((f) => f.trim());
   const data = records.slice(1);
-  if (data.length === 0) return fatal('The file has a header but no rows.');
-  if (data.length > MAX_ROWS) {
-    return fatal(`The file has ${data.length.toLocaleString('en-US')} rows; one prediction takes at most ${MAX_ROWS.toLocaleString('en-US')}.`);
-  }
-  const index = features.map((f) => header.indexOf(f));
-  const rows = [];
-  const errors = [];
-  data.forEach((rec, i) => {
-    const row = {};
-    features.forEach((f, j) => {
-      const cell = rec.fields[index[j]];
-      const { value, error } = parseNumber(cell);
-      if (error) {
-        row[f] = cell ?? '';
-        errors.push({ row: i + 1, line: rec.line, field: f, message: error });
-      } else {
-        row[f] = value;
-      }
-    });
-    rows.push(row);
-  });
-  const ignored = header.filter((c) => c !== '' && !features.includes(c));
-  return { rows, errors, columns: features.slice(), ignored, total: rows.length, inputData: rows };
+  return {
+    header,
+    rows: data.slice(0, maxRows).map((r) => r.fields),
+    more: data.length > maxRows || !complete,
+  };
 }
 
 function describeType(v) {

@@ -5,13 +5,21 @@
 // details are loaded, the details are fetched again before anyone renders
 // them as final.
 //
-// While anything is pending the store polls GET /predictions with backoff
-// (1 s, 2 s, 4 s, … at most 15 s, but never much past the moment the next
-// prediction is due) and stops when nothing is pending. No DOM here, so
-// Node's test runner can drive it with a fake API and fake timers.
+// The list is paged as the server pages it: GET /predictions?limit=PAGE_SIZE
+// gives the newest predictions and an X-Next-Cursor header, and loadMore
+// follows that cursor until the server sends none.
+//
+// While anything is pending the store polls only the pending predictions,
+// each with GET /predict/{id} (at most POLL_MAX_PER_TICK a round, the
+// earliest due first), with backoff (1 s, 2 s, 4 s, … at most 15 s, but
+// never much past the moment the next prediction is due), and stops when
+// nothing is pending. No DOM here, so Node's test runner can drive it with
+// a fake API and fake timers.
 
 export const POLL_MIN_MS = 1000;
 export const POLL_MAX_MS = 15000;
+export const POLL_MAX_PER_TICK = 10;
+export const PAGE_SIZE = 50;
 
 const RANK = { pending: 0, completed: 1, failed: 1 };
 
@@ -60,6 +68,9 @@ export class Store {
     this.order = [];
     this.listLoaded = false;
     this.listLoading = null;
+    this.moreLoading = null;
+    this.nextCursor = '';
+    this.pagesLoaded = 0;
     this.detailLoading = new Map();
     this.backoff = 0;
     this.poll = { active: false, nextAt: 0, error: null };
@@ -156,31 +167,65 @@ export class Store {
     return rec;
   }
 
-  // refreshList loads GET /predictions, then re-fetches the details of every
-  // loaded prediction whose status changed, and (re)schedules polling.
+  // refreshList loads the first page of GET /predictions, keeping the older
+  // predictions that loadMore added below it, then re-fetches the details of
+  // every loaded prediction whose status changed, and (re)schedules polling.
   async refreshList() {
     if (this.listLoading) return this.listLoading;
     const gen = this.generation;
     this.listLoading = (async () => {
-      const list = await this.api.predictions();
+      const { items, next } = await this.api.predictions({ limit: PAGE_SIZE });
       if (gen !== this.generation) return;
-      const seen = new Set();
-      for (const s of Array.isArray(list) ? list : []) {
-        this.merge(s);
-        seen.add(s.id);
+      const first = items.map((s) => this.merge(s).id);
+      const seen = new Set(first);
+      if (this.pagesLoaded <= 1) {
+        this.order = first;
+        this.nextCursor = next;
+        this.pagesLoaded = 1;
+      } else {
+        // Older pages stay, after the fresh first page; their cursor still
+        // points past the last of them.
+        this.order = [...first, ...this.order.filter((id) => !seen.has(id))];
       }
-      this.order = (list ?? []).map((s) => s.id);
       this.listLoaded = true;
       this.listLoadedAt = this.now();
       this.emit({ type: 'list' });
-      const stale = [...this.records.values()].filter(
-        (r) => detailsBehind(r) || (!seen.has(r.id) && r.status === 'pending'),
-      );
+      const stale = [...this.records.values()].filter((r) => detailsBehind(r));
       await Promise.all(stale.map((r) => this.loadPrediction(r.id).catch(() => {})));
     })().finally(() => {
       this.listLoading = null;
     });
     return this.listLoading;
+  }
+
+  // hasMore says whether the server has older predictions than those loaded.
+  get hasMore() {
+    return this.listLoaded && this.nextCursor !== '';
+  }
+
+  // loadMore appends the next page of GET /predictions, following the
+  // X-Next-Cursor of the last page loaded.
+  async loadMore() {
+    if (this.moreLoading) return this.moreLoading;
+    if (!this.hasMore) return;
+    const gen = this.generation;
+    const cursor = this.nextCursor;
+    this.moreLoading = (async () => {
+      const { items, next } = await this.api.predictions({ limit: PAGE_SIZE, cursor });
+      if (gen !== this.generation) return;
+      const have = new Set(this.order);
+      for (const s of items) {
+        this.merge(s);
+        if (!have.has(s.id)) this.order.push(s.id);
+      }
+      this.nextCursor = next;
+      this.pagesLoaded += 1;
+      this.emit({ type: 'list' });
+      this.ensurePolling();
+    })().finally(() => {
+      this.moreLoading = null;
+    });
+    return this.moreLoading;
   }
 
   // loadPrediction loads GET /predict/{id} into the record (status included).
@@ -265,17 +310,27 @@ export class Store {
     this.emit({ type: 'poll' });
   }
 
+  // due lists what the next poll fetches: unsettled predictions, the
+  // earliest due first, at most POLL_MAX_PER_TICK of them; those left out
+  // come first next time, since the ones polled drop out once final.
+  due() {
+    const list = this.unsettled();
+    const due = (r) => (Number.isNaN(dueAt(r)) ? 0 : dueAt(r));
+    list.sort((a, b) => (a.polledAt ?? 0) - (b.polledAt ?? 0) || due(a) - due(b));
+    return list.slice(0, POLL_MAX_PER_TICK);
+  }
+
   async tick(gen) {
     this.timer = null;
     if (gen !== this.generation) return;
-    try {
-      await this.refreshList();
-      this.poll = { ...this.poll, error: null };
-    } catch (e) {
-      if (gen !== this.generation) return;
-      this.poll = { ...this.poll, error: e };
-    }
-    if (gen !== this.generation || this.timer) return;
+    const batch = this.due();
+    const at = this.now();
+    for (const r of batch) r.polledAt = at;
+    const results = await Promise.allSettled(batch.map((r) => this.loadPrediction(r.id)));
+    if (gen !== this.generation) return;
+    const failed = results.find((r) => r.status === 'rejected');
+    this.poll = { ...this.poll, error: failed ? failed.reason : null };
+    if (this.timer) return;
     this.schedule();
   }
 }

@@ -6,7 +6,8 @@ import { h } from './dom.js';
 // pagedTable renders rowCount rows through cell(i, column), which returns a
 // string or {text, value, invalid, title}. Columns: {key, label, numeric}.
 // The first column is the row header (th scope=row).
-export function pagedTable({ caption, columns, rowCount, cell, pageSize = 50, id }) {
+// totalLabel replaces the row count in "Rows 1–5 of …" (e.g. for a preview).
+export function pagedTable({ caption, columns, rowCount, cell, pageSize = 50, id, totalLabel }) {
   let page = 0;
   const pages = Math.max(1, Math.ceil(rowCount / pageSize));
   const tbody = h('tbody');
@@ -48,7 +49,7 @@ export function pagedTable({ caption, columns, rowCount, cell, pageSize = 50, id
       );
     }
     tbody.replaceChildren(...trs);
-    status.textContent = rowCount === 0 ? 'No rows' : `Rows ${start + 1}–${end} of ${rowCount.toLocaleString('en-US')}`;
+    status.textContent = rowCount === 0 ? 'No rows' : `Rows ${start + 1}–${end} of ${totalLabel ?? rowCount.toLocaleString('en-US')}`;
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
   }

@@ -1,5 +1,6 @@
 // Prediction history, newest first, with status badges, a refresh button,
-// and automatic checks while anything is pending (see store.js).
+// a "Load more" button that follows the server's pages, and automatic
+// checks of the pending predictions (see store.js).
 
 import { add, h, replace } from '../dom.js';
 import { formatDateTime, formatMoney, formatShortDateTime, formatTime, plural, shortID } from '../format.js';
@@ -129,6 +130,24 @@ export function render(root, { store }) {
   error.hidden = true;
   const auto = h('p', { class: 'poll-status muted', id: 'poll-status', role: 'status' });
   const refresh = h('button', { type: 'button', class: 'button secondary', id: 'refresh-predictions' }, 'Refresh');
+  const more = h('button', { type: 'button', class: 'button secondary', id: 'load-more', hidden: true }, 'Load more');
+  const count = h('p', { class: 'muted', id: 'predictions-count', 'aria-live': 'polite' });
+  const footer = h('div', { class: 'actions list-more' }, count, more);
+
+  function showMore() {
+    more.hidden = !store.hasMore;
+    const n = store.list.length;
+    count.textContent = store.listLoaded && n > 0 ? `Showing ${plural(n, 'prediction')}${store.hasMore ? '; older ones are on the server' : ', all of them'}.` : '';
+  }
+  more.addEventListener('click', async () => {
+    showError(error, null);
+    try {
+      await busy(more, 'Loading…', () => store.loadMore());
+    } catch (err) {
+      showError(error, err);
+    }
+    showMore();
+  });
 
   async function load(manual) {
     showError(error, null);
@@ -153,9 +172,11 @@ export function render(root, { store }) {
     error,
     auto,
     table.el,
+    footer,
   );
   const unsubscribe = store.subscribe((c) => {
     if (c.type === 'list' || c.type === 'prediction' || c.type === 'models') table.update();
+    if (c.type === 'list' || c.type === 'reset') showMore();
     auto.textContent = pollText(store);
   });
   const stopTick = every(1000, () => {

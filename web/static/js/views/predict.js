@@ -1,14 +1,15 @@
-// The prediction form: pick a model, upload a CSV file or type JSON, see
-// the parsed rows and every problem (row number and field) and the price,
-// all before anything is sent or charged.
+// The prediction form: pick a model, upload a CSV file or type JSON, and
+// see the price before anything is charged. A CSV file is sent as it is
+// (text/csv): the page shows its first rows, and the server, which checks
+// every row, names the first bad row and column, charging nothing. Typed
+// JSON is checked here as it is typed, every problem named.
 
 import { h, replace } from '../dom.js';
 import { formatCell, formatMoney, formatQuality, plural } from '../format.js';
-import { MAX_BODY_BYTES, bodyBytes, exampleJSON, formatIssue, rowsFromCSV, rowsFromJSON } from '../input.js';
+import { MAX_BODY_BYTES, PREVIEW_BYTES, PREVIEW_ROWS, bodyBytes, exampleJSON, formatIssue, previewCSV, rowsFromJSON } from '../input.js';
 import { pagedTable } from '../table.js';
 import { busy, errorRegion, field, pageHeading, showError } from './common.js';
 
-const MAX_FILE_BYTES = 32 * 1024 * 1024;
 const MAX_ISSUES_SHOWN = 100;
 
 export function render(root, { store, api, navigate, params }) {
@@ -28,7 +29,7 @@ export function render(root, { store, api, navigate, params }) {
   const fileField = field({
     id: 'csv-file',
     label: 'CSV file',
-    hint: 'A header row naming every model input (feature_0, feature_1, …), then one row per prediction; other columns are ignored. At most 10,000 rows.',
+    hint: 'A header row naming every model input (feature_0, feature_1, …), then one row per prediction; other columns are ignored. At most 10,000 rows and 6 MB. The server checks every row when you submit.',
     input: h('input', { type: 'file', accept: '.csv,text/csv', name: 'csv' }),
   });
   const jsonField = field({
@@ -73,11 +74,12 @@ export function render(root, { store, api, navigate, params }) {
   root.append(heading, form);
 
   let models = [];
-  let csv = { text: null, name: '' };
+  // The chosen file, sent as it is, and the preview of its first rows.
+  let csv = { file: null, preview: null };
   let result = null;
   // The Idempotency-Key of the last submission that got no answer (network
   // error), reused only to resend exactly the same rows.
-  let unanswered = null;
+  let unanswered = null; // {body, key}: body identifies what was sent
   let jsonTimer = null;
 
   const model = () => models.find((m) => m.id === select.value) ?? null;
@@ -100,8 +102,46 @@ export function render(root, { store, api, navigate, params }) {
       else parts.push(h('span', { class: 'warn' }, ` Your balance of ${formatMoney(me.balance)} is below the price, so the prediction will be refused. `), h('a', { href: '#/dashboard' }, 'Top up first'), '.');
     }
     replace(price, parts);
-    const ready = result && result.total > 0 && result.errors.length === 0;
+    const ready = mode() === 'json' && result && result.total > 0 && result.errors.length === 0;
     submit.textContent = ready ? `Submit ${plural(result.total, 'row')} — pay ${formatMoney(m.cost)}` : `Submit — pay ${formatMoney(m.cost)}`;
+  }
+
+  function showCSV() {
+    const m = model();
+    const { file, preview } = csv;
+    if (!file) {
+      previewSummary.textContent = 'Choose a CSV file to see its first rows here.';
+      previewSummary.className = 'preview-summary';
+      submit.disabled = true;
+      showPrice();
+      return;
+    }
+    const shown = preview.rows.length;
+    previewSummary.textContent =
+      shown === 0
+        ? `${file.name}: no rows to show. The server reads the whole file when you submit; nothing is charged if it is refused.`
+        : `${file.name}: ${preview.more ? `the first ${plural(shown, 'row')}` : plural(shown, 'row')}. The server checks every row when you submit; if one is wrong it names it and nothing is charged.`;
+    previewSummary.className = 'preview-summary';
+    const unused = preview.header.filter((c) => c !== '' && !(m?.features ?? []).includes(c));
+    if (m && unused.length > 0) ignored.textContent = `Not used by ${m.name}: ${unused.join(', ')}.`;
+    if (shown > 0) {
+      const columns = [{ key: 'row', label: '#', numeric: true }, ...preview.header.map((c, j) => ({ key: j, label: c || `(column ${j + 1})` }))];
+      tableSlot.append(
+        pagedTable({
+          id: 'preview-table',
+          caption: preview.more ? `The first ${plural(shown, 'row')} of ${file.name}` : `The rows of ${file.name}`,
+          columns,
+          rowCount: shown,
+          pageSize: PREVIEW_ROWS,
+          totalLabel: preview.more ? 'more in the file' : undefined,
+          cell(i, c) {
+            return { text: c.key === 'row' ? String(i + 1) : (preview.rows[i][c.key] ?? '') };
+          },
+        }),
+      );
+    }
+    submit.disabled = !m;
+    showPrice();
   }
 
   function showResult() {
@@ -109,8 +149,9 @@ export function render(root, { store, api, navigate, params }) {
     replace(issues);
     replace(ignored);
     replace(tableSlot);
+    if (mode() === 'csv') return showCSV();
     if (!result || (result.total === 0 && result.errors.length === 0)) {
-      previewSummary.textContent = mode() === 'csv' ? 'Choose a CSV file to see its rows here.' : 'Type JSON or insert an example to see the rows here.';
+      previewSummary.textContent = 'Type JSON or insert an example to see the rows here.';
       previewSummary.className = 'preview-summary';
       submit.disabled = true;
       showPrice();
@@ -118,7 +159,7 @@ export function render(root, { store, api, navigate, params }) {
     }
     const n = result.errors.length;
     if (n === 0) {
-      previewSummary.textContent = `${plural(result.total, 'row')} ready to send${csv.name && mode() === 'csv' ? ` from ${csv.name}` : ''}. Nothing has been charged yet.`;
+      previewSummary.textContent = `${plural(result.total, 'row')} ready to send. Nothing has been charged yet.`;
       previewSummary.className = 'preview-summary ok';
     } else {
       previewSummary.textContent =
@@ -134,12 +175,7 @@ export function render(root, { store, api, navigate, params }) {
         );
       }
     }
-    if (result.ignored.length > 0) {
-      ignored.textContent =
-        mode() === 'csv'
-          ? `Not used by ${m?.name ?? 'this model'} and not sent: ${result.ignored.join(', ')}.`
-          : `Not used by ${m?.name ?? 'this model'}: ${result.ignored.join(', ')}.`;
-    }
+    if (result.ignored.length > 0) ignored.textContent = `Not used by ${m?.name ?? 'this model'}: ${result.ignored.join(', ')}.`;
     if (result.total > 0) {
       const bad = new Set(result.errors.map((e) => `${e.row}:${e.field ?? ''}`));
       const columns = [{ key: 'row', label: '#', numeric: true }, ...result.columns.map((c) => ({ key: c, label: c, numeric: true }))];
@@ -164,10 +200,8 @@ export function render(root, { store, api, navigate, params }) {
   function validate() {
     const m = model();
     showError(error, null);
-    if (!m) {
+    if (!m || mode() === 'csv') {
       result = null;
-    } else if (mode() === 'csv') {
-      result = csv.text === null ? null : rowsFromCSV(csv.text, m.features ?? []);
     } else {
       result = rowsFromJSON(jsonField.input.value, m.features ?? []);
     }
@@ -192,19 +226,17 @@ export function render(root, { store, api, navigate, params }) {
   fileField.input.addEventListener('change', async () => {
     const file = fileField.input.files?.[0];
     fileField.setError('');
-    if (!file) {
-      csv = { text: null, name: '' };
-      return validate();
-    }
-    if (file.size > MAX_FILE_BYTES) {
-      csv = { text: null, name: '' };
-      fileField.setError(`${file.name} is too large (${(file.size / 1048576).toFixed(1)} MB).`);
+    csv = { file: null, preview: null };
+    if (!file) return validate();
+    if (file.size > MAX_BODY_BYTES) {
+      fileField.setError(`${file.name} is ${(file.size / 1e6).toFixed(1)} MB; one request carries at most 6 MB. Split it into smaller files.`);
       return validate();
     }
     try {
-      csv = { text: await file.text(), name: file.name };
+      // Only the start of the file is read here; the server reads it all.
+      const head = await file.slice(0, PREVIEW_BYTES).text();
+      csv = { file, preview: previewCSV(head, { complete: file.size <= PREVIEW_BYTES }) };
     } catch (e) {
-      csv = { text: null, name: '' };
       fileField.setError(`Could not read ${file.name}: ${e.message}`);
     }
     validate();
@@ -224,12 +256,23 @@ export function render(root, { store, api, navigate, params }) {
     e.preventDefault();
     const m = model();
     validate();
-    if (!m || !result || result.errors.length > 0 || result.total === 0) return;
-    const body = JSON.stringify([m.id, result.inputData]);
+    let body;
+    let send;
+    if (mode() === 'csv') {
+      const { file } = csv;
+      if (!m || !file) return;
+      body = JSON.stringify([m.id, 'csv', file.name, file.size, file.lastModified]);
+      send = (key) => api.predictCSV(m.id, file, key);
+    } else {
+      if (!m || !result || result.errors.length > 0 || result.total === 0) return;
+      body = JSON.stringify([m.id, result.inputData]);
+      const { inputData } = result;
+      send = (key) => api.predict(m.id, inputData, key);
+    }
     if (unanswered?.body !== body) unanswered = { body, key: newKey() };
     const { key } = unanswered;
     try {
-      const res = await busy(submit, 'Submitting…', () => api.predict(m.id, result.inputData, key));
+      const res = await busy(submit, 'Submitting…', () => send(key));
       unanswered = null;
       const id = res.prediction_id;
       store.loadMe().catch(() => {});
