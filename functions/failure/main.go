@@ -1,5 +1,7 @@
-// Command failure is the state machine's Fail task: it marks a prediction
-// failed and refunds its charge, exactly once (Service.FailPrediction).
+// Command failure marks a prediction failed and refunds its charge, exactly
+// once (Service.FailPrediction): the state machine's Fail task, and the
+// EventBridge rule on executions that failed, timed out or were aborted
+// (stepfn.Failures tells the two events apart).
 package main
 
 import (
@@ -12,6 +14,6 @@ import (
 
 func main() {
 	lambdafn.Start(lambdafn.Options{}, func(svc *mlsvc.Service, log *slog.Logger) any {
-		return stepfn.Failure(svc)
+		return stepfn.Failures(svc, log)
 	})
 }
