@@ -163,3 +163,47 @@ func TestLocalConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSamconfigEnvironments: samconfig.toml deploys the environments
+// staging and production (deploy.yml's), each to its own stack, with IAM
+// capabilities and no prompt; staging shifts traffic at once, production
+// by a canary.
+func TestSamconfigEnvironments(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]string{} // [name] → its lines
+	name := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			name = strings.Trim(line, "[]")
+			continue
+		}
+		if name != "" && line != "" && !strings.HasPrefix(line, "#") {
+			sections[name] += line + "\n"
+		}
+	}
+	stacks := map[string]bool{}
+	for env, deploy := range map[string]string{"staging": "AllAtOnce", "production": "Canary"} {
+		m := regexp.MustCompile(`(?m)^stack_name = "([^"]+)"$`).FindStringSubmatch(sections[env+".global.parameters"])
+		if m == nil {
+			t.Errorf("samconfig.toml: [%s.global.parameters] has no stack_name", env)
+			continue
+		}
+		if stacks[m[1]] {
+			t.Errorf("samconfig.toml: two environments deploy the stack %s", m[1])
+		}
+		stacks[m[1]] = true
+		d := sections[env+".deploy.parameters"]
+		for _, want := range []string{`capabilities = "CAPABILITY_IAM"`, `resolve_s3 = true`, `confirm_changeset = false`} {
+			if !strings.Contains(d, want+"\n") {
+				t.Errorf("samconfig.toml: [%s.deploy.parameters] has no %s", env, want)
+			}
+		}
+		if !regexp.MustCompile(`parameter_overrides = ".*DeploymentType=` + deploy).MatchString(d) {
+			t.Errorf("samconfig.toml: [%s.deploy.parameters] does not deploy with DeploymentType=%s…", env, deploy)
+		}
+	}
+}
