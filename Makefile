@@ -37,6 +37,8 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	scripts/check-deps.sh
+	scripts/actionlint.sh
+	bash -n scripts/smoke.sh
 
 # Model runtime speed: Go's Predict per format vs scikit-learn's predict (same rows).
 bench-models:
