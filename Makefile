@@ -37,6 +37,8 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	scripts/check-deps.sh
+	scripts/actionlint.sh
+	bash -n scripts/smoke.sh
 
 # Model runtime speed: Go's Predict per format vs scikit-learn's predict (same rows).
 bench-models:
@@ -103,9 +105,10 @@ test-aws: aws-setup
 	MLSVC_RIE=$$(scripts/lambda-rie.sh path) MLSVC_LAMBDA_BIN=$(LAMBDA_HOST_BIN) \
 		scripts/dynamodb-local.sh run -- $(GO) test -count=1 ./test/aws/ ./pkg/dynamo/
 
-# Each bootstrap's init time (cold start) under aws-lambda-rie, as
-# "COLDSTART <name> init_ms=<x>" lines.
+# Each bootstrap's init time (cold start) and warm handler duration under
+# aws-lambda-rie, as "COLDSTART <name> init_ms=<x>" and "WARM <name>
+# median_ms=<x> p90_ms=<y>" lines (docs/COST.md uses them).
 bench-coldstart: aws-setup
-	@set -o pipefail; MLSVC_RIE=$$(scripts/lambda-rie.sh path) MLSVC_LAMBDA_BIN=$(LAMBDA_HOST_BIN) \
-		scripts/dynamodb-local.sh run -- $(GO) test -count=1 -run '^TestColdStart$$' -v ./test/aws/ \
-		| tee $(CURDIR)/.cache/coldstart.log | grep -E '^(COLDSTART|--- FAIL|FAIL|ok)'
+	@set -o pipefail; MLSVC_BENCH=1 MLSVC_RIE=$$(scripts/lambda-rie.sh path) MLSVC_LAMBDA_BIN=$(LAMBDA_HOST_BIN) \
+		scripts/dynamodb-local.sh run -- $(GO) test -count=1 -run '^(TestColdStart|TestWarmDuration)$$' -v ./test/aws/ \
+		| tee $(CURDIR)/.cache/coldstart.log | grep -E '^(COLDSTART|WARM|--- FAIL|FAIL|ok)'

@@ -1,5 +1,7 @@
-// Command failure is the state machine's Fail task: it marks a prediction
-// failed and refunds its charge, exactly once (Service.FailPrediction).
+// Command failure marks a prediction failed and refunds its charge, exactly
+// once (Service.FailPrediction): the state machine's Fail task, and the
+// EventBridge rule on executions that failed, timed out or were aborted
+// (stepfn.Failures tells the two events apart).
 package main
 
 import (
@@ -9,6 +11,6 @@ import (
 
 func main() {
 	lambdafn.Start(lambdafn.Options{}, func(d lambdafn.Deps) any {
-		return stepfn.Failure(d.Worker)
+		return stepfn.Failures(d.Worker, d.Logger)
 	})
 }

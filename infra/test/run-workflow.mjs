@@ -6,16 +6,16 @@
 // Usage:
 //   INFERENCE_URL=http://127.0.0.1:P/2015-03-31/functions/function/invocations \
 //   FAILURE_URL=http://127.0.0.1:Q/2015-03-31/functions/function/invocations \
-//   node infra/test/run-workflow.mjs '{"prediction_id":"…","delay_seconds":0}'
+//   node infra/test/run-workflow.mjs '{"prediction_id":"…","delay_seconds":0,"ready_at":"2026-12-01T05:00:00Z"}'
 //
 // The input is the first argument, or stdin when there is none. Optional
-// environment: WAIT_MS (the Wait state's duration in ms, default 0) and
+// environment: WAIT_MS (the Wait states' duration in ms, default 0) and
 // RETRY_MS (the pause before each retry in ms, default 0), where "real" keeps
 // the definition's own times; DEFINITION (another definition file).
 //
 // It prints one JSON object on stdout and exits 0 when the execution ends,
 // whether it succeeded or failed:
-//   {"status":"SUCCEEDED","output":{…},"states":["Wait","Inference","Done"],"invocations":[…]}
+//   {"status":"SUCCEEDED","output":{…},"states":["Schedule","Wait","Inference","Done"],"invocations":[…]}
 //   {"status":"FAILED","error":"PredictionFailed","cause":"…","states":[…],"invocations":[…]}
 // Each invocation is {"state","payload","response","error"?}. Exit status 2
 // means the harness itself failed (bad input, invalid definition).
@@ -99,7 +99,7 @@ export async function runWorkflow(input, { urls, waitMs = 0, retryMs = 0, defini
   }
   const overrides = { taskResourceLocalHandlers: handlers };
   if (waitMs !== null) {
-    overrides.waitTimeOverrides = { Wait: waitMs };
+    overrides.waitTimeOverrides = { Wait: waitMs, WaitSeconds: waitMs };
   }
   if (retryMs !== null) {
     overrides.retryIntervalOverrides = Object.fromEntries(Object.keys(taskURLs).map((s) => [s, retryMs]));

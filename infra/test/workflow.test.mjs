@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { definitionPath, loadDefinition } from './definition.mjs';
 
 const script = fileURLToPath(new URL('./run-workflow.mjs', import.meta.url));
-const input = { prediction_id: 'p-1', delay_seconds: 12 };
+const input = { prediction_id: 'p-1', delay_seconds: 12, ready_at: '2026-12-01T05:00:00Z' };
 
 // Responses a stub Lambda can give, as aws-lambda-rie gives them.
 const ok = (payload) => ({ body: payload });
@@ -42,10 +42,10 @@ function stubLambda(...responses) {
 }
 
 // run starts both stubs, runs the workflow script once and returns its summary.
-async function run(inference, failure, env = {}) {
+async function run(inference, failure, env = {}, execInput = input) {
   await Promise.all([inference.start(), failure.start()]);
   try {
-    const child = spawn(process.execPath, [script, JSON.stringify(input)], {
+    const child = spawn(process.execPath, [script, JSON.stringify(execInput)], {
       env: { ...process.env, INFERENCE_URL: inference.url, FAILURE_URL: failure.url, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -70,7 +70,7 @@ describe('state machine', () => {
     const got = await run(inference, failure);
     assert.equal(got.status, 'SUCCEEDED');
     assert.deepEqual(got.output, input);
-    assert.deepEqual(got.states, ['Wait', 'Inference', 'Done']);
+    assert.deepEqual(got.states, ['Schedule', 'Wait', 'Inference', 'Done']);
     assert.deepEqual(inference.events, [{ prediction_id: 'p-1' }]);
     assert.equal(failure.events.length, 0);
   });
@@ -80,7 +80,7 @@ describe('state machine', () => {
     const failure = stubLambda(ok(failed));
     const got = await run(inference, failure);
     assert.equal(inference.events.length, 1, 'inference invocations');
-    assert.deepEqual(got.states, ['Wait', 'Inference', 'Fail', 'Failed']);
+    assert.deepEqual(got.states, ['Schedule', 'Wait', 'Inference', 'Fail', 'Failed']);
     assert.equal(got.status, 'FAILED');
     assert.equal(got.error, 'PredictionFailed');
     assert.equal(failure.events.length, 1);
@@ -121,7 +121,7 @@ describe('state machine', () => {
     assert.equal(inference.events.length, 4, '1 attempt + 3 retries');
     assert.equal(failure.events.length, 1);
     assert.equal(failure.events[0].error.Error, 'errorString');
-    assert.deepEqual(got.states, ['Wait', 'Inference', 'Fail', 'Failed']);
+    assert.deepEqual(got.states, ['Schedule', 'Wait', 'Inference', 'Fail', 'Failed']);
     assert.equal(got.status, 'FAILED');
     assert.equal(got.error, 'PredictionFailed');
   });
@@ -141,7 +141,7 @@ describe('state machine', () => {
     const got = await run(inference, failure);
     assert.equal(failure.events.length, 2);
     assert.deepEqual(failure.events[0], failure.events[1]);
-    assert.deepEqual(got.states, ['Wait', 'Inference', 'Fail', 'Failed']);
+    assert.deepEqual(got.states, ['Schedule', 'Wait', 'Inference', 'Fail', 'Failed']);
     assert.equal(got.error, 'PredictionFailed');
   });
 
@@ -152,7 +152,30 @@ describe('state machine', () => {
     assert.equal(failure.events.length, 9, '1 attempt + 8 retries');
     assert.equal(got.status, 'FAILED');
     assert.equal(got.error, 'wrapError');
-    assert.deepEqual(got.states, ['Wait', 'Inference', 'Fail']);
+    assert.deepEqual(got.states, ['Schedule', 'Wait', 'Inference', 'Fail']);
+  });
+});
+
+describe('compatibility', () => {
+  test('an input without ready_at waits delay_seconds, then runs', async () => {
+    const inference = stubLambda(ok(failed));
+    const failure = stubLambda(ok(failed));
+    const legacy = { prediction_id: 'p-1', delay_seconds: 12 };
+    const got = await run(inference, failure, {}, legacy);
+    assert.equal(got.status, 'SUCCEEDED');
+    assert.deepEqual(got.states, ['Schedule', 'WaitSeconds', 'Inference', 'Done']);
+    assert.deepEqual(got.output, legacy);
+  });
+
+  test('a ready_at in the past does not wait again', async () => {
+    const inference = stubLambda(ok(failed));
+    const failure = stubLambda(ok(failed));
+    const past = { ...input, ready_at: '2020-01-01T00:00:00Z' };
+    const started = Date.now();
+    const got = await run(inference, failure, { WAIT_MS: 'real' }, past);
+    assert.equal(got.status, 'SUCCEEDED');
+    assert.deepEqual(got.states, ['Schedule', 'Wait', 'Inference', 'Done']);
+    assert.ok(Date.now() - started < 5000, 'the execution waited');
   });
 });
 
@@ -162,14 +185,47 @@ describe('definition', () => {
     assert.deepEqual([...new Set(names)].sort(), ['FailureFunctionArn', 'InferenceFunctionArn']);
   });
 
-  test('waits for delay_seconds and never retries PredictionFailed', () => {
+  test('waits until ready_at, or delay_seconds without it, and never retries PredictionFailed', () => {
     const def = loadDefinition();
-    assert.equal(def.States.Wait.SecondsPath, '$.delay_seconds');
+    assert.equal(def.StartAt, 'Schedule');
+    assert.deepEqual(def.States.Schedule.Choices, [{ Variable: '$.ready_at', IsPresent: true, Next: 'Wait' }]);
+    assert.equal(def.States.Schedule.Default, 'WaitSeconds');
+    assert.equal(def.States.Wait.TimestampPath, '$.ready_at');
+    assert.equal(def.States.Wait.Next, 'Inference');
+    assert.equal(def.States.WaitSeconds.SecondsPath, '$.delay_seconds');
+    assert.equal(def.States.WaitSeconds.Next, 'Inference');
     const retry = def.States.Inference.Retry;
     assert.deepEqual(retry[0], { ErrorEquals: ['PredictionFailed'], MaxAttempts: 0 });
     for (const r of retry.slice(1)) assert.ok(!r.ErrorEquals.includes('PredictionFailed'));
     assert.deepEqual(def.States.Inference.Catch.map((c) => [c.ErrorEquals, c.ResultPath, c.Next]), [
       [['States.ALL'], '$.error', 'Fail'],
     ]);
+  });
+
+  // docs/OPERATIONS.md adds this up: the wait, every attempt of both tasks
+  // at its TimeoutSeconds and every retry's longest pause.
+  test('TimeoutSeconds covers the worst case of every retry', () => {
+    const def = loadDefinition();
+    const attempts = (state) => 1 + state.Retry.reduce((n, r) => n + r.MaxAttempts, 0);
+    const pauses = (state) =>
+      state.Retry.reduce((sum, r) => {
+        let s = 0;
+        for (let i = 0; i < r.MaxAttempts; i++) {
+          s += Math.min(r.IntervalSeconds * r.BackoffRate ** i, r.MaxDelaySeconds ?? Infinity);
+        }
+        return sum + s;
+      }, 0);
+    const { Inference, Fail } = def.States;
+    assert.equal(attempts(Inference), 10);
+    assert.equal(pauses(Inference), 122 + 14);
+    assert.equal(attempts(Fail), 9);
+    assert.equal(pauses(Fail), 242);
+    const maxWait = 25 + 1; // the longest delay, rounded up to whole seconds
+    const worst =
+      maxWait + attempts(Inference) * Inference.TimeoutSeconds + pauses(Inference) +
+      attempts(Fail) * Fail.TimeoutSeconds + pauses(Fail);
+    assert.equal(worst, 1329);
+    assert.ok(def.TimeoutSeconds >= worst, `TimeoutSeconds ${def.TimeoutSeconds} < worst case ${worst}`);
+    assert.ok(def.TimeoutSeconds <= worst + 60, `TimeoutSeconds ${def.TimeoutSeconds} is far above the worst case ${worst}`);
   });
 });

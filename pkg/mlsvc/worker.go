@@ -26,8 +26,11 @@ const (
 
 // StaleAfter is how long past its wait a prediction may stay pending before
 // SettleStale fails it: longer than any run of the workflow with all its
-// retries (three inference attempts of up to 15 minutes each, and backoff).
-const StaleAfter = 2 * time.Hour
+// retries. On AWS the state machine's TimeoutSeconds (1350 s, the worst case
+// worked out in docs/OPERATIONS.md) ends every execution before it, and
+// EventBridge settles an ended one at once; locally the runner's retries
+// take seconds. A test in test/aws keeps the two in step.
+const StaleAfter = 25 * time.Minute
 
 // Worker runs the prediction workflow's steps: inference (RunPrediction),
 // failure with refund (FailPrediction) and the settlement of predictions

@@ -137,7 +137,7 @@ func TestEndToEnd(t *testing.T) {
 		if last.Name != p.ID {
 			t.Fatalf("execution name %q, want the prediction id %q", last.Name, p.ID)
 		}
-		want, _ := json.Marshal(stepfn.ExecutionInput{PredictionID: p.ID, DelaySeconds: 12})
+		want, _ := json.Marshal(stepfn.ExecutionInput{PredictionID: p.ID, DelaySeconds: 12, ReadyAt: stepfn.ReadyAt(p)})
 		if last.Input != string(want) {
 			t.Errorf("execution input %s, want %s", last.Input, want)
 		}

@@ -6,7 +6,9 @@
 // The contract with the state machine:
 //
 //   - execution name: the prediction id, so a prediction runs at most once;
-//   - execution input: ExecutionInput, {"prediction_id", "delay_seconds"};
+//   - execution input: ExecutionInput, {"prediction_id", "delay_seconds",
+//     "ready_at"}: the Wait state waits until ready_at (delay_seconds is
+//     for definitions older than ready_at);
 //   - Inference: InferenceInput → InferenceOutput, or an error whose
 //     errorType is PredictionFailed (never retried), ServiceUnavailable or
 //     InternalError (retried, then caught) — see TaskFailure;
@@ -28,11 +30,16 @@ import (
 	"mlsvc/pkg/mlsvc"
 )
 
-// ExecutionInput is the input of an execution: the Wait state reads
-// delay_seconds, the Inference state passes prediction_id on.
+// ExecutionInput is the input of an execution: the Wait state waits until
+// ready_at (an input without it, delay_seconds), the Inference state passes
+// prediction_id on.
 type ExecutionInput struct {
 	PredictionID string `json:"prediction_id"`
 	DelaySeconds int    `json:"delay_seconds"`
+	// ReadyAt is when the wait ends, fixed when the prediction was charged
+	// (UTC, RFC 3339, whole seconds), so an execution started again does
+	// not wait again.
+	ReadyAt string `json:"ready_at"`
 }
 
 // Workflow is an mlsvc.Workflow that starts Step Functions executions.
@@ -52,7 +59,11 @@ func New(client *sfn.Client, stateMachineARN string) *Workflow {
 // Start starts the execution named p.ID. An execution of that name that
 // already exists means an earlier call started it: Start returns nil.
 func (w *Workflow) Start(ctx context.Context, p *mlsvc.Prediction) error {
-	input, err := json.Marshal(ExecutionInput{PredictionID: p.ID, DelaySeconds: delaySeconds(p.Delay)})
+	input, err := json.Marshal(ExecutionInput{
+		PredictionID: p.ID,
+		DelaySeconds: delaySeconds(p.Delay),
+		ReadyAt:      ReadyAt(p),
+	})
 	if err != nil {
 		return fmt.Errorf("stepfn: encode input of %s: %w", p.ID, err)
 	}
@@ -78,4 +89,15 @@ func delaySeconds(d time.Duration) int {
 		return 0
 	}
 	return int((d + time.Second - 1) / time.Second)
+}
+
+// ReadyAt is the instant p's wait ends, p.CreatedAt + p.Delay, in UTC and
+// RFC 3339, rounded up to whole seconds so the wait is never shorter than
+// asked.
+func ReadyAt(p *mlsvc.Prediction) string {
+	t := p.CreatedAt.Add(max(p.Delay, 0)).UTC()
+	if r := t.Truncate(time.Second); r.Before(t) {
+		t = r.Add(time.Second)
+	}
+	return t.Format(time.RFC3339)
 }

@@ -97,7 +97,8 @@ func TestStartRequest(t *testing.T) {
 	for _, tt := range tests {
 		fake := &fakeSFN{reply: func(int) (int, string) { return 200, started }}
 		w := newWorkflow(t, fake)
-		p := &mlsvc.Prediction{ID: "0b7e8c1a-1d2f-4a5b-9c8d-7e6f5a4b3c2d", Delay: tt.delay}
+		created := time.Date(2026, 12, 1, 4, 59, 30, 0, time.FixedZone("CET", 3600))
+		p := &mlsvc.Prediction{ID: "0b7e8c1a-1d2f-4a5b-9c8d-7e6f5a4b3c2d", Delay: tt.delay, CreatedAt: created}
 		if err := w.Start(context.Background(), p); err != nil {
 			t.Fatalf("Start(delay %v): %v", tt.delay, err)
 		}
@@ -116,8 +117,12 @@ func TestStartRequest(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.Input), &in); err != nil {
 			t.Fatalf("input %q: %v", r.Input, err)
 		}
-		want := map[string]any{"prediction_id": p.ID, "delay_seconds": float64(tt.want)}
-		if len(in) != len(want) || in["prediction_id"] != want["prediction_id"] || in["delay_seconds"] != want["delay_seconds"] {
+		want := map[string]any{
+			"prediction_id": p.ID, "delay_seconds": float64(tt.want),
+			"ready_at": created.Add(time.Duration(tt.want) * time.Second).UTC().Format(time.RFC3339),
+		}
+		if len(in) != len(want) || in["prediction_id"] != want["prediction_id"] || in["delay_seconds"] != want["delay_seconds"] ||
+			in["ready_at"] != want["ready_at"] {
 			t.Errorf("delay %v: input %s, want %v", tt.delay, r.Input, want)
 		}
 	}

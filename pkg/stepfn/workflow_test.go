@@ -49,18 +49,18 @@ func TestWorkflowUnderRIE(t *testing.T) {
 		wantCalls  []string // state/error of each invocation
 		wantReason string   // of the Failure function, when it runs
 	}{
-		{"done", "SUCCEEDED", []string{"Wait", "Inference", "Done"}, []string{"Inference/"}, ""},
-		{"nope", "FAILED", []string{"Wait", "Inference", "Fail", "Failed"},
+		{"done", "SUCCEEDED", []string{"Schedule", "Wait", "Inference", "Done"}, []string{"Inference/"}, ""},
+		{"nope", "FAILED", []string{"Schedule", "Wait", "Inference", "Fail", "Failed"},
 			[]string{"Inference/PredictionFailed", "Fail/"}, "prediction not found"},
-		{"flaky", "SUCCEEDED", []string{"Wait", "Inference", "Done"},
+		{"flaky", "SUCCEEDED", []string{"Schedule", "Wait", "Inference", "Done"},
 			[]string{"Inference/InternalError", "Inference/"}, ""},
-		{"down", "FAILED", []string{"Wait", "Inference", "Fail", "Failed"},
+		{"down", "FAILED", []string{"Schedule", "Wait", "Inference", "Fail", "Failed"},
 			[]string{"Inference/InternalError", "Inference/InternalError", "Inference/InternalError", "Inference/InternalError", "Fail/"},
 			mlsvc.ReasonNotRun},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			input, _ := json.Marshal(stepfn.ExecutionInput{PredictionID: tt.id, DelaySeconds: 12})
+			input, _ := json.Marshal(stepfn.ExecutionInput{PredictionID: tt.id, DelaySeconds: 12, ReadyAt: "2026-12-01T05:00:00Z"})
 			got := runWorkflow(t, urls, input)
 			if got.Status != tt.wantStatus || !slices.Equal(got.States, tt.wantStates) || !slices.Equal(got.calls(), tt.wantCalls) {
 				t.Errorf("got %s %v %v, want %s %v %v", got.Status, got.States, got.calls(), tt.wantStatus, tt.wantStates, tt.wantCalls)

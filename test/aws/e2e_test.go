@@ -130,9 +130,15 @@ func (st *stack) predict(auth *events.APIGatewayV2CustomAuthorizerSimpleResponse
 	var input struct {
 		PredictionID string `json:"prediction_id"`
 		DelaySeconds *int   `json:"delay_seconds"`
+		ReadyAt      string `json:"ready_at"`
 	}
 	if err := json.Unmarshal([]byte(s.Input), &input); err != nil || input.PredictionID != out.PredictionID || input.DelaySeconds == nil {
 		t.Fatalf("execution input %s: want prediction_id %s and delay_seconds (%v)", s.Input, out.PredictionID, err)
+	}
+	// The wait ends at a fixed instant, in whole seconds: now, as MLSVC_DELAY is 0s here.
+	if at, err := time.Parse(time.RFC3339, input.ReadyAt); err != nil || at.Location() != time.UTC ||
+		at.Nanosecond() != 0 || time.Since(at) > time.Minute || time.Until(at) > 2*time.Second {
+		t.Fatalf("execution input %s: ready_at is not a UTC RFC 3339 instant of now (%v)", s.Input, err)
 	}
 	return out.PredictionID, s.Input
 }
@@ -221,8 +227,8 @@ func TestPredictionCompletes(t *testing.T) {
 	decode(t, "someone else's prediction", st.api("prediction", request(t, "prediction", "/predict/"+id, nil, other)), http.StatusNotFound, nil)
 
 	run := st.runWorkflow(input)
-	if run.Status != "SUCCEEDED" || !slices.Equal(run.States, []string{"Wait", "Inference", "Done"}) {
-		t.Fatalf("workflow: %+v, want SUCCEEDED through Wait, Inference, Done", run)
+	if run.Status != "SUCCEEDED" || !slices.Equal(run.States, []string{"Schedule", "Wait", "Inference", "Done"}) {
+		t.Fatalf("workflow: %+v, want SUCCEEDED through Schedule, Wait, Inference, Done", run)
 	}
 
 	p = st.prediction(auth, id)
@@ -310,8 +316,8 @@ func TestPredictionFailsAndRefunds(t *testing.T) {
 	}
 	run := st.runWorkflow(input)
 	if run.Status != "FAILED" || run.Error != "PredictionFailed" ||
-		!slices.Equal(run.States, []string{"Wait", "Inference", "Fail", "Failed"}) {
-		t.Fatalf("workflow: %+v, want FAILED with PredictionFailed through Wait, Inference, Fail, Failed", run)
+		!slices.Equal(run.States, []string{"Schedule", "Wait", "Inference", "Fail", "Failed"}) {
+		t.Fatalf("workflow: %+v, want FAILED with PredictionFailed through Schedule, Wait, Inference, Fail, Failed", run)
 	}
 	inferences := 0
 	for _, inv := range run.Invocations {
@@ -349,6 +355,13 @@ func TestPredictionFailsAndRefunds(t *testing.T) {
 	}
 	if got := st.balance(auth); got != "50" {
 		t.Errorf("balance after a second Fail task = %s, want 50 (refunded once)", got)
+	}
+	// Nor does the EventBridge event of the execution, which ended FAILED.
+	if e := asError(st.fn("failure").invoke(t, executionEnded(t, id, "FAILED"))); e != nil {
+		t.Fatalf("failure function on the execution's event: %s: %s", e.ErrorType, e.ErrorMessage)
+	}
+	if got := st.balance(auth); got != "50" {
+		t.Errorf("balance after the execution's EventBridge event = %s, want 50 (refunded once)", got)
 	}
 }
 

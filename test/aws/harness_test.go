@@ -251,6 +251,25 @@ func newStack(t *testing.T) *stack {
 	return st
 }
 
+// hashKeys names the partition key of each of the stack's tables, as
+// template.yaml declares it.
+func (st *stack) hashKeys() map[string]string {
+	tpl := loadTemplate(st.t)
+	genv := get(map[string]any(tpl), "Globals", "Function", "Environment", "Variables")
+	out := map[string]string{}
+	for env, table := range map[string]string{
+		"TABLE_USERS": st.tables.Users, "TABLE_USERNAMES": st.tables.Usernames,
+		"TABLE_MODELS": st.tables.Models, "TABLE_PREDICTIONS": st.tables.Predictions,
+	} {
+		for _, k := range list(get(tpl.resource(str(get(genv, env, "Ref"))), "Properties", "KeySchema")) {
+			if str(get(k, "KeyType")) == "HASH" {
+				out[table] = str(get(k, "AttributeName"))
+			}
+		}
+	}
+	return out
+}
+
 // fn returns the running function name, starting it on first use.
 func (st *stack) fn(name string) *function {
 	st.t.Helper()
@@ -272,7 +291,7 @@ func (st *stack) start(name string) *function {
 	// Each function reaches DynamoDB, S3 and Step Functions through
 	// proxies that record its calls, for checkPolicies.
 	env := append(slices.Clip(st.env),
-		"AWS_ENDPOINT_URL_DYNAMODB="+st.recorder(name, dynamoRecorder(st.emu.dynamodb)),
+		"AWS_ENDPOINT_URL_DYNAMODB="+st.recorder(name, dynamoRecorder(st.emu.dynamodb, st.hashKeys())),
 		"AWS_ENDPOINT_URL_S3="+st.recorder(name, s3Recorder(st.s3Handler)),
 		"AWS_ENDPOINT_URL_SFN="+st.recorder(name, sfnRecorder(st.sfn.handler)))
 	st.mu.Lock()

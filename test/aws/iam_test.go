@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -22,6 +23,13 @@ type call struct {
 	index    string // DynamoDB index, "" for the table
 	key      string // S3 object key, "" for the bucket itself
 	resource string // any other resource, e.g. the state machine's ARN
+
+	// Condition keys of the request: dynamodb:LeadingKeys (the partition
+	// key of an item request) and s3:prefix (of a listing; absent from the
+	// check S3 makes to answer 404 for a missing key).
+	leadingKey string
+	prefix     string
+	hasPrefix  bool
 }
 
 // recorder serves h on loopback for function fn, recording the calls that
@@ -39,10 +47,26 @@ func (st *stack) recorder(fn string, h func(record func(call), w http.ResponseWr
 	return srv.URL
 }
 
+// attributeValues is a DynamoDB Key or Item in the JSON protocol.
+type attributeValues map[string]map[string]any
+
+// leadingKey is the partition key's value in a Key or Item of table, by
+// the tables' partition key names, as IAM's dynamodb:LeadingKeys sees it.
+func leadingKey(hashKeys map[string]string, table string, key, item attributeValues) string {
+	name := hashKeys[table]
+	for _, av := range []attributeValues{key, item} {
+		if v, ok := av[name]["S"].(string); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 // dynamoRecorder forwards DynamoDB requests to endpoint and records the
 // actions IAM checks for them: a TransactWriteItems is a PutItem,
 // UpdateItem, DeleteItem or ConditionCheckItem per item and table.
-func dynamoRecorder(endpoint string) func(func(call), http.ResponseWriter, *http.Request) {
+// hashKeys names each table's partition key, for dynamodb:LeadingKeys.
+func dynamoRecorder(endpoint string, hashKeys map[string]string) func(func(call), http.ResponseWriter, *http.Request) {
 	target, err := url.Parse(endpoint)
 	if err != nil {
 		panic(err)
@@ -55,8 +79,12 @@ func dynamoRecorder(endpoint string) func(func(call), http.ResponseWriter, *http
 		var in struct {
 			TableName     string
 			IndexName     string
-			TransactItems []map[string]struct{ TableName string }
-			RequestItems  map[string]json.RawMessage
+			Key, Item     attributeValues
+			TransactItems []map[string]struct {
+				TableName string
+				Key, Item attributeValues
+			}
+			RequestItems map[string]json.RawMessage
 		}
 		json.Unmarshal(body, &in)
 		switch op {
@@ -67,7 +95,8 @@ func dynamoRecorder(endpoint string) func(func(call), http.ResponseWriter, *http
 						"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
 						"ConditionCheck": "ConditionCheckItem", "Get": "GetItem",
 					}[kind]
-					record(call{action: "dynamodb:" + action, table: it.TableName})
+					record(call{action: "dynamodb:" + action, table: it.TableName,
+						leadingKey: leadingKey(hashKeys, it.TableName, it.Key, it.Item)})
 				}
 			}
 		case "BatchGetItem", "BatchWriteItem":
@@ -75,7 +104,8 @@ func dynamoRecorder(endpoint string) func(func(call), http.ResponseWriter, *http
 				record(call{action: "dynamodb:" + op, table: table})
 			}
 		default:
-			record(call{action: "dynamodb:" + op, table: in.TableName, index: in.IndexName})
+			record(call{action: "dynamodb:" + op, table: in.TableName, index: in.IndexName,
+				leadingKey: leadingKey(hashKeys, in.TableName, in.Key, in.Item)})
 		}
 		proxy.ServeHTTP(w, r)
 	}
@@ -91,7 +121,12 @@ func s3Recorder(h http.Handler) func(func(call), http.ResponseWriter, *http.Requ
 		h.ServeHTTP(sw, r)
 		switch {
 		case key == "" && r.Method == http.MethodGet:
-			record(call{action: "s3:ListBucket"})
+			prefix, has := r.URL.Query()["prefix"]
+			c := call{action: "s3:ListBucket", hasPrefix: has}
+			if has {
+				c.prefix = prefix[0]
+			}
+			record(c)
 		case r.Method == http.MethodPut:
 			record(call{action: "s3:PutObject", key: key})
 		case r.Method == http.MethodDelete:
@@ -138,6 +173,46 @@ type grant struct {
 	name   string         // logical id of the table, bucket or state machine
 	index  string         // for kind index ("*": any)
 	object *regexp.Regexp // for kind object: the key pattern
+	cond   any            // the statement's Condition, nil for none
+}
+
+// allows reports whether the grant's condition holds for call c, as IAM
+// evaluates it. It knows the operators and keys template.yaml uses; any
+// other is an error of the test.
+func (g grant) allows(t *testing.T, c call) bool {
+	t.Helper()
+	conds, _ := g.cond.(map[string]any)
+	ok := true
+	for op, keys := range conds {
+		km, _ := keys.(map[string]any)
+		for key, values := range km {
+			var vals []string
+			for _, v := range list(values) {
+				vals = append(vals, str(v))
+			}
+			switch {
+			case key == "s3:prefix" && (op == "StringLike" || op == "StringLikeIfExists"):
+				if !c.hasPrefix {
+					ok = ok && op == "StringLikeIfExists"
+					continue
+				}
+				ok = ok && slices.ContainsFunc(vals, func(p string) bool { return globMatch(p, c.prefix) })
+			case key == "dynamodb:LeadingKeys" && op == "ForAllValues:StringEquals":
+				// ForAllValues holds for a request with no leading key (Scan, Query of an index).
+				ok = ok && (c.leadingKey == "" || slices.Contains(vals, c.leadingKey))
+			default:
+				t.Errorf("condition %s %s: this check does not know it (iam_test.go)", op, key)
+				return false
+			}
+		}
+	}
+	return ok
+}
+
+// globMatch matches s against an IAM pattern, where * is any run of characters.
+func globMatch(pattern, s string) bool {
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
+	return regexp.MustCompile(re).MatchString(s)
 }
 
 // grants returns the Allow grants of each function of the template, by its
@@ -159,6 +234,7 @@ func grants(t *testing.T, tpl cfnTemplate, targets map[string]string) map[string
 							continue
 						}
 						g.action = str(a)
+						g.cond = get(s, "Condition")
 						out[dir] = append(out[dir], g)
 					}
 				}
@@ -247,14 +323,14 @@ func (st *stack) checkPolicies() {
 			case c.resource == stateMachineARN:
 				ok = g.kind == "ref" && g.name == machineID
 			}
-			if ok {
+			if ok && g.allows(t, c) {
 				allowed = true
 				used[grantKey{c.fn, i}] = true
 			}
 		}
 		if !allowed {
 			t.Errorf("functions/%s called %s on %s, which its policy in template.yaml does not allow",
-				c.fn, c.action, describe(c))
+				c.fn, c.action, describeConditions(c))
 		}
 	}
 	var unused []string
@@ -272,6 +348,18 @@ func (st *stack) checkPolicies() {
 	if len(unused) > 0 {
 		t.Logf("grants no call of this test used (fine for paths it does not take):\n  %s", strings.Join(unused, "\n  "))
 	}
+}
+
+// describeConditions is describe with the request's condition keys.
+func describeConditions(c call) string {
+	s := describe(c)
+	if c.leadingKey != "" {
+		s += " (dynamodb:LeadingKeys " + c.leadingKey + ")"
+	}
+	if c.hasPrefix {
+		s += " (s3:prefix " + c.prefix + ")"
+	}
+	return s
 }
 
 func describe(c call) string {
