@@ -172,7 +172,7 @@ func TestSettleStale(t *testing.T) {
 	if _, err := svc.TopUp(ctx, u.ID, 30_00); err != nil {
 		t.Fatal(err)
 	}
-	for id, age := range map[string]time.Duration{"old": 3 * time.Hour, "recent": time.Hour} {
+	for id, age := range map[string]time.Duration{"old": time.Hour, "recent": 10 * time.Minute} {
 		p := &mlsvc.Prediction{ID: id, UserID: u.ID, ModelID: "lr", Status: mlsvc.StatusPending, Cost: 10_00,
 			Delay: 20 * time.Second, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age)}
 		if err := db.CreatePrediction(ctx, p); err != nil {
