@@ -145,6 +145,24 @@ func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
 	return wrap(err, "put model")
 }
 
+// CreateModel implements mlsvc.Store with a conditional PutItem, so a
+// function allowed to publish the catalog can never replace a model.
+func (s *Store) CreateModel(ctx context.Context, m *mlsvc.Model) error {
+	it, err := modelItem(m)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.tables.Models), Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(id)"),
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return mlsvc.Errorf(mlsvc.EConflict, "model %s already exists", m.ID)
+	}
+	return wrap(err, "create model")
+}
+
 // Model implements mlsvc.Store.
 func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
 	it, err := s.get(ctx, s.tables.Models, "id", id)

@@ -12,7 +12,9 @@ import (
 func (s *Service) Models(ctx context.Context) ([]*Model, error) { return s.store.Models(ctx) }
 
 // Seed publishes each catalog model whose ID is not in the store yet, so a
-// model's price or description changed later is not overwritten.
+// model's price or description changed later is not overwritten. It only
+// ever creates (Store.CreateModel): a function that seeds cannot replace a
+// published model.
 func (s *Service) Seed(ctx context.Context, catalog []*Model) error {
 	for _, m := range catalog {
 		_, err := s.store.Model(ctx, m.ID)
@@ -27,8 +29,8 @@ func (s *Service) Seed(ctx context.Context, catalog []*Model) error {
 			c.CreatedAt = s.now().UTC()
 			m = &c
 		}
-		if err := s.store.PutModel(ctx, m); err != nil {
-			return err
+		if err := s.store.CreateModel(ctx, m); err != nil && ErrorCode(err) != EConflict {
+			return err // EConflict: published meanwhile by another start
 		}
 	}
 	return nil

@@ -99,6 +99,8 @@ type Store interface {
 
 	// PutModel creates or replaces the model with m.ID.
 	PutModel(ctx context.Context, m *Model) error
+	// CreateModel stores m only if no model has m.ID: EConflict otherwise.
+	CreateModel(ctx context.Context, m *Model) error
 	Model(ctx context.Context, id string) (*Model, error)
 	// Models lists all models ordered by cost, then name.
 	Models(ctx context.Context) ([]*Model, error)

@@ -261,6 +261,24 @@ func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
 	return nil
 }
 
+// CreateModel stores m unless a model with m.ID exists (EConflict).
+func (s *Store) CreateModel(ctx context.Context, m *mlsvc.Model) error {
+	features, err := json.Marshal(m.Features)
+	if err != nil {
+		return dbErrorf("create model %s: encode features: %w", m.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Name, int64(m.Cost), m.Description, m.File, m.Format, string(features),
+		m.Metric, m.Score, nanos(m.CreatedAt))
+	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("model %s already exists", m.ID), Err: err}
+	}
+	if err != nil {
+		return dbErrorf("create model %s: %w", m.ID, err)
+	}
+	return nil
+}
+
 // Model returns the model with id, or ENotFound.
 func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, id)

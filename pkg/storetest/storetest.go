@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 		{"AddBalanceNotFound", testAddBalanceNotFound},
 		{"PutModel", testPutModel},
 		{"PutModelReplace", testPutModelReplace},
+		{"CreateModelOnlyOnce", testCreateModelOnlyOnce},
 		{"ModelNotFound", testModelNotFound},
 		{"ModelsOrder", testModelsOrder},
 		{"CreatePrediction", testCreatePrediction},
@@ -960,5 +961,28 @@ func testLongKeysNotFound(t *testing.T, s mlsvc.Store) {
 		if got := mlsvc.ErrorCode(err); got != mlsvc.ENotFound {
 			t.Errorf("%s(3000 bytes): %v (code %q), want %q", name, err, got, mlsvc.ENotFound)
 		}
+	}
+}
+
+// testCreateModelOnlyOnce: CreateModel never replaces; of concurrent
+// creators exactly one wins.
+func testCreateModelOnlyOnce(t *testing.T, s mlsvc.Store) {
+	errs := parallel(10, func(i int) error {
+		m := &mlsvc.Model{ID: "risk", Name: fmt.Sprintf("Risk %d", i), Cost: mlsvc.Cents(100 + i), File: "models/risk.json",
+			Format: "linear", Features: []string{"feature_0"}, CreatedAt: t0}
+		return s.CreateModel(t.Context(), m)
+	})
+	if n := tally(errs); n[""] != 1 || n[mlsvc.EConflict] != 9 {
+		t.Fatalf("10 concurrent CreateModel of one id: %v; want 1 success and 9 %s", n, mlsvc.EConflict)
+	}
+	first, err := s.Model(t.Context(), "risk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := *first
+	again.Name, again.Cost = "Replaced", 1
+	wantCode(t, "CreateModel of a published id", s.CreateModel(t.Context(), &again), mlsvc.EConflict)
+	if got, _ := s.Model(t.Context(), "risk"); got.Name != first.Name || got.Cost != first.Cost {
+		t.Errorf("after a refused CreateModel: %s %s, want %s %s", got.Name, got.Cost, first.Name, first.Cost)
 	}
 }
