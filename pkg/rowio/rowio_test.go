@@ -198,8 +198,12 @@ func TestWriteCSV(t *testing.T) {
 	if err := WriteCSV(&b, r, []float64{1}); err == nil {
 		t.Error("WriteCSV with one prediction for two rows: no error")
 	}
-	// CSV output reads back as CSV input with the same values.
-	back, err := ParseCSV(strings.NewReader(want), rowFeatures, 10)
+	// CSV output reads back as CSV input with the same values, once the
+	// output column, a reserved name, is renamed.
+	if _, err := ParseCSV(strings.NewReader(want), rowFeatures, 10); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("reading the output back: %v, want the reserved-name error", err)
+	}
+	back, err := ParseCSV(strings.NewReader(strings.Replace(want, "prediction", "p", 1)), rowFeatures, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
