@@ -79,7 +79,13 @@ func parseCSV(r io.Reader, features []string, maxRows int) (*Rows, error) {
 		featCol[k] = j
 	}
 
-	rows := &Rows{Columns: header, Features: features, fromCSV: true}
+	rows := &Rows{Columns: header, Features: features, fromCSV: true, feature: make([]int, len(header))}
+	for j := range rows.feature {
+		rows.feature[j] = -1
+	}
+	for k, j := range featCol {
+		rows.feature[j] = k
+	}
 	for i := 0; ; i++ {
 		rec, err := cr.Read()
 		if err == io.EOF {

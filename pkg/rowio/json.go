@@ -198,6 +198,13 @@ func (p *jsonParser) finish() {
 	extras := slices.Clone(names[nf:])
 	sort.Strings(extras)
 	r.Columns = append(slices.Clone(names[:nf]), extras...)
+	r.feature = make([]int, len(r.Columns))
+	for j := range r.feature {
+		r.feature[j] = -1
+		if j < nf {
+			r.feature[j] = j
+		}
+	}
 	newCol := make([]int32, len(names))
 	for j, name := range r.Columns {
 		newCol[p.cols.index[name]] = int32(j)

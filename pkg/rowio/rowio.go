@@ -61,6 +61,7 @@ type Rows struct {
 	Cells [][]string
 
 	fromCSV bool   // extra cells are CSV text, not JSON values
+	feature []int  // column → index in Features, or -1
 	text    []byte // every stored cell's bytes, one after another
 	cells   []cell // the cells present, row by row, by column
 	ends    []int  // ends[i]: the end of row i's cells in cells
@@ -95,7 +96,7 @@ func (r *Rows) Cell(i, j int) string {
 // cellText appends c's CSV text to dst.
 func (r *Rows) cellText(dst []byte, c cell) []byte {
 	b := r.text[c.off:c.end]
-	if r.fromCSV || int(c.col) < len(r.Features) {
+	if r.fromCSV || r.feature[c.col] >= 0 {
 		return append(dst, b...)
 	}
 	switch b[0] {

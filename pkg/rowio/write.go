@@ -160,7 +160,8 @@ func needsQuotes(f []byte, prefix bool) bool {
 
 // AppendJSON appends the rows to dst as a JSON array of objects, one per
 // row, members sorted by name (so the same rows give the same bytes
-// whatever the order of their columns): features as JSON numbers, extra
+// whatever the order of their columns): features as JSON numbers (1E2 is
+// written 100, as encoding/json writes a float64), extra
 // cells from JSON input as their original (compact) JSON and only where
 // the row has them, extra cells from CSV input as JSON strings ("" for an
 // empty cell). ParseJSON reads the result back to the same features.
@@ -196,7 +197,7 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 			}
 			present = present[:0]
 			for _, j := range order {
-				if j < nf {
+				if r.feature[j] >= 0 {
 					present = append(present, cell{col: int32(j)})
 				} else if at[j] > 0 {
 					present = append(present, cells[at[j]-1])
@@ -215,8 +216,8 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 			dst, _ = jsontext.AppendQuote(dst, r.Columns[c.col])
 			dst = append(dst, ':')
 			switch {
-			case int(c.col) < nf:
-				dst = jsontext.AppendFloat(dst, r.X[i*nf+int(c.col)], 64)
+			case r.feature[c.col] >= 0:
+				dst = jsontext.AppendFloat(dst, r.X[i*nf+r.feature[c.col]], 64)
 			case !r.fromCSV:
 				dst = append(dst, r.text[c.off:c.end]...)
 			case c.off < 0:
@@ -226,7 +227,7 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 			}
 		}
 		dst = append(dst, '}')
-		if limit > 0 && len(dst)-start > limit {
+		if limit > 0 && len(dst)-start+1 > limit { // +1: the closing ]
 			return dst[:start], fmt.Errorf("%w: the rows as JSON exceed %d bytes", ErrTooLarge, limit)
 		}
 	}
