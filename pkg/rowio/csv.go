@@ -114,15 +114,12 @@ func parseCSV(r io.Reader, features []string, maxRows int) (*Rows, error) {
 		}
 		for j, v := range rec {
 			if v != "" {
-				off := len(rows.text)
-				rows.text = append(rows.text, v...)
-				if err := rows.addCell(j, off); err != nil {
+				if err := addCell(rows, j, v); err != nil {
 					return nil, err
 				}
 			}
 		}
-		rows.ends = append(rows.ends, len(rows.cells))
-		rows.N++
+		rows.endRow()
 	}
 	if rows.N == 0 {
 		return nil, errors.New("empty input: the CSV has a header but no rows")

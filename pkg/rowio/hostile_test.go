@@ -237,7 +237,7 @@ func TestCellIsSparse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(r.cells), 3*1000; got != want {
+	if got, want := len(r.cellEnd), 3*1000; got != want {
 		t.Errorf("%d cells stored for 1000 rows of 3 keys in %d columns, want %d", got, len(r.Columns), want)
 	}
 	if r.Cells != nil {

@@ -53,8 +53,9 @@ func parseJSON(data []byte, features []string, maxRows int) (*Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &jsonParser{r: &Rows{Features: features}, cols: cols, single: trimmed[0] == '{', skipped: len(data) - len(trimmed)}
-	dec := jsontext.NewDecoder(bytes.NewReader(trimmed))
+	// The stored cells are never more than the input: one allocation.
+	p := &jsonParser{r: &Rows{Features: features, text: make([]byte, 0, len(trimmed))}, cols: cols, single: trimmed[0] == '{', skipped: len(data) - len(trimmed)}
+	dec := jsontext.NewDecoder(bytes.NewBuffer(trimmed)) // read in place, not copied
 	switch trimmed[0] {
 	case '{':
 		if err := p.readRow(dec, 0); err != nil {
@@ -110,6 +111,7 @@ func (p *jsonParser) readRow(dec *jsontext.Decoder, i int) error {
 	}
 	nf := len(r.Features)
 	r.X = append(r.X, make([]float64, nf)...)
+	p.grow() // an empty row must still find the features missing
 	for dec.PeekKind() == '"' {
 		quoted, err := dec.ReadValue()
 		if err != nil {
@@ -157,9 +159,7 @@ func (p *jsonParser) readRow(dec *jsontext.Decoder, i int) error {
 				return p.jsonError(err)
 			}
 		}
-		off := len(r.text)
-		r.text = append(r.text, val...)
-		if err := r.addCell(col, off); err != nil {
+		if err := addCell(r, col, val); err != nil {
 			return err
 		}
 	}
@@ -176,8 +176,7 @@ func (p *jsonParser) readRow(dec *jsontext.Decoder, i int) error {
 		}
 		return &RowError{Row: i, Field: cols.names[k], Reason: reason}
 	}
-	r.ends = append(r.ends, len(r.cells))
-	r.N++
+	r.endRow()
 	return nil
 }
 
@@ -192,28 +191,23 @@ func (p *jsonParser) grow() {
 	}
 }
 
-// finish sorts the extra columns by name and each row's cells by column.
+// finish sorts the extra columns by name.
 func (p *jsonParser) finish() {
 	r, names, nf := p.r, p.cols.names, len(p.r.Features)
 	extras := slices.Clone(names[nf:])
 	sort.Strings(extras)
 	r.Columns = append(slices.Clone(names[:nf]), extras...)
 	r.feature = make([]int, len(r.Columns))
-	for j := range r.feature {
+	newCol := make([]uint16, len(names))
+	for j, name := range r.Columns {
+		newCol[p.cols.index[name]] = uint16(j)
 		r.feature[j] = -1
 		if j < nf {
 			r.feature[j] = j
 		}
 	}
-	newCol := make([]int32, len(names))
-	for j, name := range r.Columns {
-		newCol[p.cols.index[name]] = int32(j)
-	}
-	for k := range r.cells {
-		r.cells[k].col = newCol[r.cells[k].col]
-	}
-	for i := range r.N {
-		slices.SortFunc(r.row(i), func(a, b cell) int { return int(a.col - b.col) })
+	for k, c := range r.cellCol {
+		r.cellCol[k] = newCol[c]
 	}
 }
 

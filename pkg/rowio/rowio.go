@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -60,43 +61,53 @@ type Rows struct {
 	// size. Use Cell, WriteCSV or AppendJSON.
 	Cells [][]string
 
-	fromCSV bool   // extra cells are CSV text, not JSON values
-	feature []int  // column → index in Features, or -1
-	text    []byte // every stored cell's bytes, one after another
-	cells   []cell // the cells present, row by row, by column
-	ends    []int  // ends[i]: the end of row i's cells in cells
+	fromCSV bool  // extra cells are CSV text, not JSON values
+	feature []int // column → index in Features, or -1
+	// The cells present, row by row, in input order: cell k is column
+	// cellCol[k], bytes text[cellEnd[k-1]:cellEnd[k]]. Feature cells hold
+	// the number as written; extra cells from JSON the compact JSON value,
+	// from CSV the cell's text. Empty CSV cells are not stored. Six bytes per
+	// cell plus its text: memory follows the input's size.
+	text    []byte
+	cellEnd []uint32
+	cellCol []uint16
+	ends    []int // ends[i]: the end of row i's cells
 }
 
-// cell is one present cell: column col, bytes text[off:end]. Feature cells
-// hold the number as written; extra cells from JSON hold the compact JSON
-// value, from CSV the cell's text. Empty CSV cells are not stored.
-type cell struct{ col, off, end int32 }
-
-// row returns row i's cells, ordered by column.
-func (r *Rows) row(i int) []cell {
-	start := 0
+// rowCells returns the range of row i's cells.
+func (r *Rows) rowCells(i int) (start, end int) {
 	if i > 0 {
 		start = r.ends[i-1]
 	}
-	return r.cells[start:r.ends[i]]
+	return start, r.ends[i]
+}
+
+// cellBytes returns cell k's stored bytes.
+func (r *Rows) cellBytes(k int) []byte {
+	start := uint32(0)
+	if k > 0 {
+		start = r.cellEnd[k-1]
+	}
+	return r.text[start:r.cellEnd[k]]
 }
 
 // Cell returns row i, column j as written to CSV (before the escaping of
 // formula-like text): a feature as written in the input, an extra JSON
 // string unquoted, null or a missing key empty, other JSON values compact.
 func (r *Rows) Cell(i, j int) string {
-	for _, c := range r.row(i) {
-		if int(c.col) == j {
-			return string(r.cellText(nil, c))
+	start, end := r.rowCells(i)
+	for k := start; k < end; k++ {
+		if int(r.cellCol[k]) == j {
+			return string(r.cellText(nil, k))
 		}
 	}
 	return ""
 }
 
-// cellText appends c's CSV text to dst.
-func (r *Rows) cellText(dst []byte, c cell) []byte {
-	b := r.text[c.off:c.end]
-	if r.fromCSV || r.feature[c.col] >= 0 {
+// cellText appends cell k's CSV text to dst.
+func (r *Rows) cellText(dst []byte, k int) []byte {
+	b := r.cellBytes(k)
+	if r.fromCSV || r.feature[r.cellCol[k]] >= 0 {
 		return append(dst, b...)
 	}
 	switch b[0] {
@@ -118,21 +129,39 @@ func (r *Rows) fillCells() {
 	var buf []byte
 	for i := range r.Cells {
 		row := make([]string, len(r.Columns))
-		for _, c := range r.row(i) {
-			buf = r.cellText(buf[:0], c)
-			row[c.col] = string(buf)
+		start, end := r.rowCells(i)
+		for k := start; k < end; k++ {
+			buf = r.cellText(buf[:0], k)
+			row[r.cellCol[k]] = string(buf)
 		}
 		r.Cells[i] = row
 	}
 }
 
-// addCell records r.text[off:] as the current row's cell in column col.
-func (r *Rows) addCell(col, off int) error {
-	if len(r.text) > math.MaxInt32 {
-		return fmt.Errorf("%w: the input's cells exceed 2 GiB", ErrTooLarge)
+// addCell stores b as the current row's cell in column col. Slices double
+// when full (append grows large slices by a quarter, allocating five times
+// the final size along the way).
+func addCell[B ~[]byte | ~string](r *Rows, col int, b B) error {
+	if len(r.text)+len(b) > math.MaxUint32 {
+		return fmt.Errorf("%w: the input's cells exceed 4 GiB", ErrTooLarge)
 	}
-	r.cells = append(r.cells, cell{int32(col), int32(off), int32(len(r.text))})
+	if cap(r.text)-len(r.text) < len(b) {
+		r.text = slices.Grow(r.text, max(len(r.text), len(b), 4096))
+	}
+	r.text = append(r.text, b...)
+	if len(r.cellEnd) == cap(r.cellEnd) {
+		r.cellEnd = slices.Grow(r.cellEnd, max(len(r.cellEnd), 1024))
+		r.cellCol = slices.Grow(r.cellCol, max(len(r.cellCol), 1024))
+	}
+	r.cellEnd = append(r.cellEnd, uint32(len(r.text)))
+	r.cellCol = append(r.cellCol, uint16(col))
 	return nil
+}
+
+// endRow closes the current row.
+func (r *Rows) endRow() {
+	r.ends = append(r.ends, len(r.cellEnd))
+	r.N++
 }
 
 // RowError is a bad value in the input: Row is the 0-based data row,
@@ -172,6 +201,9 @@ type columns struct {
 }
 
 func newColumns(features []string) (*columns, error) {
+	if len(features)+MaxExtraColumns > math.MaxUint16 {
+		return nil, fmt.Errorf("the model has %d features, more than rowio handles", len(features))
+	}
 	c := &columns{index: map[string]int{}, classOf: map[string]int{}, features: len(features)}
 	for _, f := range features {
 		if _, dup := c.index[f]; dup {

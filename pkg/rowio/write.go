@@ -20,11 +20,13 @@ import (
 // with a single quote (OWASP's advice against CSV injection), so "-1.5"
 // stays a number and "=HYPERLINK(...)" becomes text.
 //
-// Its size is bounded by the input's: every stored byte is written at most
-// twice (CSV doubles quotes) plus one quote prefix and two enclosing quotes
-// per cell, and each row adds len(Columns) separators and at most 24 bytes
-// of prediction. With at most MaxExtraColumns extra columns, sparse rows
-// cannot blow it up (see TestWriteCSVSizeBound for the measured worst case).
+// Its size is bounded by the input's (csvBound): a stored byte (a name or
+// cell, never more than the input holds) is written at most twice (CSV
+// doubles quotes), a cell adds at most a quote prefix and two enclosing
+// quotes, and each row adds len(Columns) separators and at most 25 bytes of
+// prediction and line end. Empty cells cost one separator each, so sparse
+// rows are what MaxExtraColumns bounds. TestWriteCSVSize measures the worst
+// cases: at most 2.4 times the input for the published models' features.
 func WriteCSV(w io.Writer, r *Rows, predictions []float64) error {
 	if len(predictions) != r.N {
 		return fmt.Errorf("%d predictions for %d rows", len(predictions), r.N)
@@ -40,16 +42,20 @@ func WriteCSV(w io.Writer, r *Rows, predictions []float64) error {
 		line = append(line, ',')
 	}
 	line = append(line, OutputColumn+"\n"...)
+	at := make([]int, len(r.Columns)) // row's cell index + 1 by column
 	for i := range r.N {
-		cells := r.row(i)
-		for j := range r.Columns {
+		clear(at)
+		start, end := r.rowCells(i)
+		for k := start; k < end; k++ {
+			at[r.cellCol[k]] = k + 1
+		}
+		for j, k := range at {
 			if j > 0 {
 				line = append(line, ',')
 			}
-			if len(cells) > 0 && int(cells[0].col) == j {
-				val = r.cellText(val[:0], cells[0])
+			if k > 0 {
+				val = r.cellText(val[:0], k-1)
 				line = appendCSVField(line, val)
-				cells = cells[1:]
 			}
 		}
 		if len(r.Columns) > 0 {
@@ -66,6 +72,15 @@ func WriteCSV(w io.Writer, r *Rows, predictions []float64) error {
 	}
 	_, err := w.Write(line)
 	return err
+}
+
+// csvBound is the most bytes WriteCSV writes for rows parsed from
+// inputBytes of input: 2 per stored byte plus 3 per cell, cells being at
+// most half the input's bytes, plus per row a separator per column and a
+// prediction (at most 24 bytes, "-2.2250738585072014e-308") and newline,
+// plus per column in the header the separator and quoting.
+func csvBound(inputBytes, rows, columns int) int {
+	return 2*inputBytes + 3*(inputBytes/2+columns) + rows*(columns+25) + columns + len(OutputColumn) + 1
 }
 
 // appendCSVField appends f as one CSV field, escaped against formulas and
@@ -170,7 +185,7 @@ func needsQuotes(f []byte, prefix bool) bool {
 // dst unchanged and an error wrapping ErrTooLarge. CSV input needs it: its
 // JSON form repeats every column name in every row.
 func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
-	start := len(dst)
+	start0 := len(dst)
 	order := make([]int, len(r.Columns)) // columns by name
 	for j := range order {
 		order[j] = j
@@ -181,54 +196,63 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 		rank[j] = k
 	}
 	nf := len(r.Features)
-	var present []cell
+	// present: the row's members in name order, as a cell index, or -1 -
+	// column for an empty CSV cell.
+	var present []int
 	at := make([]int, len(r.Columns)) // CSV: row's cell index + 1 by column
 	dst = append(dst, '[')
 	for i := range r.N {
+		if cap(dst)-len(dst) < 4096 { // double: append grows large slices by a quarter
+			dst = slices.Grow(dst, max(len(dst), 4096))
+		}
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '{')
-		cells := r.row(i)
+		start, end := r.rowCells(i)
+		present = present[:0]
 		if r.fromCSV {
 			clear(at)
-			for k, c := range cells {
-				at[c.col] = k + 1
+			for k := start; k < end; k++ {
+				at[r.cellCol[k]] = k + 1
 			}
-			present = present[:0]
 			for _, j := range order {
-				if r.feature[j] >= 0 {
-					present = append(present, cell{col: int32(j)})
-				} else if at[j] > 0 {
-					present = append(present, cells[at[j]-1])
+				if at[j] > 0 {
+					present = append(present, at[j]-1)
 				} else {
-					present = append(present, cell{col: int32(j), off: -1})
+					present = append(present, -1-j)
 				}
 			}
 		} else {
-			present = append(present[:0], cells...)
-			slices.SortFunc(present, func(a, b cell) int { return rank[a.col] - rank[b.col] })
+			for k := start; k < end; k++ {
+				present = append(present, k)
+			}
+			slices.SortFunc(present, func(a, b int) int { return rank[r.cellCol[a]] - rank[r.cellCol[b]] })
 		}
-		for k, c := range present {
-			if k > 0 {
+		for n, k := range present {
+			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst, _ = jsontext.AppendQuote(dst, r.Columns[c.col])
+			col := -1 - k // an empty CSV cell
+			if k >= 0 {
+				col = int(r.cellCol[k])
+			}
+			dst, _ = jsontext.AppendQuote(dst, r.Columns[col])
 			dst = append(dst, ':')
 			switch {
-			case r.feature[c.col] >= 0:
-				dst = jsontext.AppendFloat(dst, r.X[i*nf+r.feature[c.col]], 64)
-			case !r.fromCSV:
-				dst = append(dst, r.text[c.off:c.end]...)
-			case c.off < 0:
+			case r.feature[col] >= 0:
+				dst = jsontext.AppendFloat(dst, r.X[i*nf+r.feature[col]], 64)
+			case k < 0:
 				dst = append(dst, `""`...)
+			case r.fromCSV:
+				dst, _ = jsontext.AppendQuote(dst, r.cellBytes(k))
 			default:
-				dst, _ = jsontext.AppendQuote(dst, r.text[c.off:c.end])
+				dst = append(dst, r.cellBytes(k)...)
 			}
 		}
 		dst = append(dst, '}')
-		if limit > 0 && len(dst)-start+1 > limit { // +1: the closing ]
-			return dst[:start], fmt.Errorf("%w: the rows as JSON exceed %d bytes", ErrTooLarge, limit)
+		if limit > 0 && len(dst)-start0+1 > limit { // +1: the closing ]
+			return dst[:start0], fmt.Errorf("%w: the rows as JSON exceed %d bytes", ErrTooLarge, limit)
 		}
 	}
 	return append(dst, ']'), nil
