@@ -60,19 +60,21 @@ func Decode(r io.Reader, v any, required ...string) error {
 // a member the struct does not have is an error, as are duplicate names
 // (compared ignoring case, at any depth), invalid UTF-8 and anything after
 // the object. Each name in required must be present and not null, checked
-// in the order given, so the first missing one is reported. Errors are *Error.
+// in the order given after the rest, so the first missing one is reported
+// (and {"Amount":1} reports the unknown "Amount", the likelier mistake).
+// Errors are *Error.
 func Unmarshal(data []byte, v any, required ...string) error {
 	present, err := check(data)
 	if err != nil {
 		return err
 	}
+	if err := json.Unmarshal(data, v, json.RejectUnknownMembers(true)); err != nil {
+		return convert(err)
+	}
 	for _, name := range required {
 		if !present[name] {
 			return &Error{Field: name, Reason: "is required"}
 		}
-	}
-	if err := json.Unmarshal(data, v, json.RejectUnknownMembers(true)); err != nil {
-		return convert(err)
 	}
 	return nil
 }
