@@ -74,8 +74,8 @@ func checkParsedRows(t *testing.T, r *Rows, maxRows, inputLen int) {
 	if r.N < 1 || (maxRows > 0 && r.N > maxRows) {
 		t.Fatalf("N = %d with maxRows %d", r.N, maxRows)
 	}
-	if len(r.X) != r.N*len(rowFeatures) || len(r.Cells) != r.N {
-		t.Fatalf("N = %d, len(X) = %d, len(Cells) = %d", r.N, len(r.X), len(r.Cells))
+	if len(r.X) != r.N*len(rowFeatures) {
+		t.Fatalf("N = %d, len(X) = %d", r.N, len(r.X))
 	}
 	for _, v := range r.X {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -95,16 +95,14 @@ func checkParsedRows(t *testing.T, r *Rows, maxRows, inputLen int) {
 			}
 		}
 	}
-	for i, cells := range r.Cells {
-		if len(cells) != len(r.Columns) {
-			t.Fatalf("row %d has %d cells for %d columns", i, len(cells), len(r.Columns))
-		}
-		for j, c := range cells {
-			if got := r.Cell(i, j); got != c || !utf8.ValidString(c) {
-				t.Fatalf("Cell(%d, %d) = %q, Cells has %q", i, j, got, c)
+	for i := range r.N {
+		for j := range r.Columns {
+			if c := r.Cell(i, j); !utf8.ValidString(c) {
+				t.Fatalf("Cell(%d, %d) = %q", i, j, c)
 			}
 		}
 	}
+	checkDenseCells(t, r)
 	var b bytes.Buffer
 	if err := WriteCSV(&b, r, make([]float64, r.N)); err != nil {
 		t.Fatalf("WriteCSV: %v", err)

@@ -39,12 +39,16 @@ func TestParseJSON(t *testing.T) {
 
 func checkRows(t *testing.T, r *Rows, cells [][]string, x []float64) {
 	t.Helper()
-	if r.N != len(cells) || len(r.Cells) != len(cells) {
-		t.Fatalf("N = %d, %d cell rows, want %d", r.N, len(r.Cells), len(cells))
+	if r.N != len(cells) {
+		t.Fatalf("N = %d, want %d", r.N, len(cells))
 	}
 	for i := range cells {
-		if got, want := strings.Join(r.Cells[i], "|"), strings.Join(cells[i], "|"); got != want {
-			t.Errorf("Cells[%d] = %s, want %s", i, got, want)
+		row := make([]string, len(r.Columns))
+		for j := range row {
+			row[j] = r.Cell(i, j)
+		}
+		if got, want := strings.Join(row, "|"), strings.Join(cells[i], "|"); got != want {
+			t.Errorf("row %d cells = %s, want %s", i, got, want)
 		}
 	}
 	if len(r.X) != len(x) {
