@@ -3,6 +3,7 @@ package rowio
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -172,7 +173,7 @@ func TestAppendJSON(t *testing.T) {
 			`[{"a":100,"b":2,"id":7,"n":null,"o":{"k":[1,2]},"z":"x"},{"a":-0.5,"b":4}]`},
 		{"CSV extras are strings, every column", "note,b,a,id\n\"x, \"\"y\"\"\", 2 ,1e-7,\n,3,4,5\n", true,
 			`[{"a":1e-7,"b":2,"id":"","note":"x, \"y\""},{"a":4,"b":3,"id":"5","note":""}]`},
-		{"escapes", `{"a":1,"b":2,"<t>":"\u2028\n\"é"}`, false, `[{"<t>":"\u2028\n\"é","a":1,"b":2}]`},
+		{"escapes", `{"a":1,"b":2,"<t>":"\u2028\n\"é"}`, false, `[{"\u003ct\u003e":"\u2028\n\"é","a":1,"b":2}]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,5 +253,56 @@ func TestCellIsSparse(t *testing.T) {
 	}
 	if got := r.Cell(7, col["k8"]); got != "" {
 		t.Errorf("Cell(7, k8) = %q, want empty", got)
+	}
+}
+
+// appendJSONString writes what json.Marshal writes for a string, so the
+// service's stored JSON of CSV rows keeps its bytes.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, seed := range []string{"", "x<y&z>", "q\"\\", "\b\f\n\r\t\x00\x1f\x7f", "\u2028\u2029é€😀", "\xff", "a\xc3"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("p"), s); string(got) != "p"+string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got[1:], want)
+		}
+		if got := appendJSONString(nil, []byte(s)); string(got) != string(want) {
+			t.Errorf("appendJSONString([]byte(%q)) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+// For CSV input AppendJSON writes the bytes pkg/mlsvc's rowsJSON wrote
+// (json.Marshal of one map per row), so stored inputs and idempotency keys
+// of CSV requests keep their form.
+func TestAppendJSONMatchesMarshalForCSV(t *testing.T) {
+	in := "note,b,a,id,<x>\nx<y&z,2,1e-7,,\u2028\n\"q\"\"\",3.5,1e21,5,\n,-0,123456789012,1e-300,\t\n"
+	r, err := ParseCSV(strings.NewReader(in), rowFeatures, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := make([]map[string]any, r.N)
+	for i := range objects {
+		obj := map[string]any{}
+		for j, col := range r.Columns {
+			if k := r.feature[j]; k >= 0 {
+				obj[col] = r.X[i*len(r.Features)+k]
+			} else {
+				obj[col] = r.Cell(i, j)
+			}
+		}
+		objects[i] = obj
+	}
+	want, err := json.Marshal(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.AppendJSON(nil, 0)
+	if err != nil || string(got) != string(want) {
+		t.Errorf("AppendJSON = %s, %v\nwant %s", got, err, want)
 	}
 }

@@ -179,7 +179,9 @@ func needsQuotes(f []byte, prefix bool) bool {
 // written 100, as encoding/json writes a float64), extra
 // cells from JSON input as their original (compact) JSON and only where
 // the row has them, extra cells from CSV input as JSON strings ("" for an
-// empty cell). ParseJSON reads the result back to the same features.
+// empty cell). Strings are escaped as encoding/json escapes them, so for CSV
+// input the bytes are those json.Marshal wrote for a []map[string]any of
+// the same rows (the service's rowsJSON, which AppendJSON replaces). ParseJSON reads the result back to the same features.
 //
 // limit > 0 bounds the bytes appended: past it AppendJSON stops and returns
 // dst unchanged and an error wrapping ErrTooLarge. CSV input needs it: its
@@ -237,7 +239,7 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 			if k >= 0 {
 				col = int(r.cellCol[k])
 			}
-			dst, _ = jsontext.AppendQuote(dst, r.Columns[col])
+			dst = appendJSONString(dst, r.Columns[col])
 			dst = append(dst, ':')
 			switch {
 			case r.feature[col] >= 0:
@@ -245,7 +247,7 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 			case k < 0:
 				dst = append(dst, `""`...)
 			case r.fromCSV:
-				dst, _ = jsontext.AppendQuote(dst, r.cellBytes(k))
+				dst = appendJSONString(dst, r.cellBytes(k))
 			default:
 				dst = append(dst, r.cellBytes(k)...)
 			}
@@ -256,4 +258,57 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 		}
 	}
 	return append(dst, ']'), nil
+}
+
+// appendJSONString appends s quoted as encoding/json's Marshal quotes a
+// string: <, > and & escaped for HTML, U+2028 and U+2029 escaped, invalid
+// UTF-8 replaced (the parsers let none in).
+func appendJSONString[B ~[]byte | ~string](dst []byte, s B) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
