@@ -40,49 +40,82 @@ func (c Cents) String() string {
 func (c Cents) MarshalJSON() ([]byte, error) { return []byte(c.String()), nil }
 
 // ParseAmount parses a positive decimal amount with at most two decimals, as
-// written in JSON ("12", "12.5", "12.34"), into cents, exactly. It rejects
-// signs, exponents, more decimals and values above max. field names the
-// input in error messages.
+// written in JSON ("12", "12.5", "12.34", "1e2", "1.5E1", "1e-2"), into
+// cents, exactly: the digits and the exponent are combined as a decimal,
+// never through a binary float, so "0.0099999e0" has five decimals and is
+// refused rather than rounded to a cent. It rejects signs, more than two
+// significant decimals and values above max; an exponent of any length is
+// judged from its digits without allocating. field names the input in error
+// messages.
 func ParseAmount(field, s string, max Cents) (Cents, error) {
 	bad := func(why string) (Cents, error) {
 		return 0, Errorf(EInvalid, "%s %s", field, why)
 	}
+	tooLarge := func() (Cents, error) { return bad("is too large: at most " + max.String()) }
 	if s == "" {
 		return bad("is required")
 	}
-	if strings.HasPrefix(s, "-") {
+	if s[0] == '-' {
 		return bad("must be positive")
 	}
-	if strings.ContainsAny(s, "eE") {
-		// An exponent is valid JSON; accept it only if it is an exact small decimal.
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsInf(f, 0) || f > float64(max)/100 {
-			return bad("is too large: at most " + max.String())
-		}
-		s = strconv.FormatFloat(f, 'f', -1, 64)
+	mant, exp, hasExp := strings.Cut(s, "e")
+	if !hasExp {
+		mant, exp, hasExp = strings.Cut(s, "E")
 	}
-	whole, frac, hasDot := strings.Cut(s, ".")
+	whole, frac, hasDot := strings.Cut(mant, ".")
 	if whole == "" || !allDigits(whole) || (hasDot && (frac == "" || !allDigits(frac))) {
 		return bad("must be a number")
 	}
-	frac = strings.TrimRight(frac, "0")
-	if len(frac) > 2 {
-		return bad("must have at most 2 decimal places")
+	// The exponent: an optional sign and at least one digit.
+	expNeg := false
+	if hasExp {
+		if exp != "" && (exp[0] == '+' || exp[0] == '-') {
+			expNeg = exp[0] == '-'
+			exp = exp[1:]
+		}
+		if exp == "" || !allDigits(exp) {
+			return bad("must be a number")
+		}
 	}
-	whole = strings.TrimLeft(whole, "0")
-	if len(whole) > 15 {
-		return bad("is too large: at most " + max.String())
-	}
-	w, _ := strconv.ParseInt("0"+whole, 10, 64)
-	f, _ := strconv.ParseInt((frac + "00")[:2], 10, 64)
-	c := Cents(w*100 + f)
-	if c <= 0 {
+	// value = digits × 10^e, with digits = whole‖frac without leading or
+	// trailing zeros. Zeros are counted, not copied.
+	digits := strings.TrimLeft(whole+frac, "0")
+	if digits == "" {
 		return bad("must be positive")
 	}
-	if c > max {
-		return bad("is too large: at most " + max.String())
+	trimmed := strings.TrimRight(digits, "0")
+	e := int64(len(digits)-len(trimmed)) - int64(len(frac))
+	digits = trimmed
+	// |exponent| beyond 9 digits cannot yield a valid amount: too large or
+	// too many decimals, decided by its sign.
+	exp = strings.TrimLeft(exp, "0")
+	if len(exp) > 9 {
+		if expNeg {
+			return bad("must have at most 2 decimal places")
+		}
+		return tooLarge()
 	}
-	return c, nil
+	x, _ := strconv.ParseInt("0"+exp, 10, 64)
+	if expNeg {
+		x = -x
+	}
+	e += x
+	// cents = digits × 10^(e+2)
+	scale := e + 2
+	if scale < 0 {
+		return bad("must have at most 2 decimal places")
+	}
+	if int64(len(digits))+scale > 18 {
+		return tooLarge()
+	}
+	c, _ := strconv.ParseInt(digits, 10, 64)
+	for ; scale > 0; scale-- {
+		c *= 10
+	}
+	if Cents(c) > max {
+		return tooLarge()
+	}
+	return Cents(c), nil
 }
 
 func allDigits(s string) bool {

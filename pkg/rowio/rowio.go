@@ -1,34 +1,168 @@
 // Package rowio reads prediction input rows from request bodies (JSON
 // objects or CSV with a header) into the numeric matrix a model evaluates,
-// and writes the rows with their predictions back out as CSV. It is the
-// transport side of rows; pkg/model evaluates them.
+// and writes the rows back out: as CSV with their predictions, or as the
+// JSON array of objects the service stores. It is the transport side of
+// rows; pkg/model evaluates them.
+//
+// Input comes from strangers, so the parsers bound what a request can cost:
+// at most MaxExtraColumns distinct columns besides the model's features
+// (checked while reading, before anything proportional to rows × columns
+// exists), cells stored sparsely (memory follows the input's size, not
+// rows × columns), valid UTF-8 only, no key given twice in a row (also not
+// in another case), and no input column named like the output column.
 package rowio
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// Rows are parsed input rows: the raw input columns (echoed in CSV output) and
+// MaxExtraColumns bounds the distinct input columns besides the model's
+// features. Real inputs carry a few id or label columns next to the
+// features; 100 is far above that, and it bounds the CSV output: a row
+// repeats every column, so a sparse row holding one of many distinct keys
+// would otherwise be written as thousands of empty cells.
+const MaxExtraColumns = 100
+
+// OutputColumn is the column WriteCSV adds after the input columns. No input
+// column may be named like it, ignoring case, so the CSV is never ambiguous.
+const OutputColumn = "prediction"
+
+// Errors the parsers wrap; see also *RowError.
+var (
+	// ErrTooManyRows: the input has more than maxRows rows (a 413 for the service).
+	ErrTooManyRows = errors.New("too many rows")
+	// ErrTooManyColumns: more than MaxExtraColumns distinct columns besides
+	// the features (a 400).
+	ErrTooManyColumns = errors.New("too many columns")
+	// ErrTooLarge: AppendJSON's output would exceed its limit (a 413).
+	ErrTooLarge = errors.New("too large")
+)
+
+// Rows are parsed input rows: the input columns (echoed in the output) and
 // a row-major float64 matrix of the model's features.
 type Rows struct {
-	Columns  []string   // input columns in output order
-	Cells    [][]string // Cells[i][j]: row i, column j, as given in the input
-	Features []string   // the model features X holds, in model order
-	X        []float64  // N × len(Features), row-major
-	N        int        // number of rows
+	Columns  []string  // input columns in output order
+	Features []string  // the model features X holds, in model order
+	X        []float64 // N × len(Features), row-major
+	N        int       // number of rows
+
+	// Cells[i][j] is row i, column j, as Cell returns it: a dense copy of
+	// the sparse cells, N × len(Columns).
+	//
+	// Deprecated: kept only until pkg/mlsvc writes rows as JSON with
+	// AppendJSON; it costs 16 bytes per row and column whatever the input's
+	// size. Use Cell, WriteCSV or AppendJSON.
+	Cells [][]string
+
+	fromCSV bool  // extra cells are CSV text, not JSON values
+	feature []int // column → index in Features, or -1
+	// The cells present, row by row, in input order: cell k is column
+	// cellCol[k], bytes text[cellEnd[k-1]:cellEnd[k]]. Feature cells hold
+	// the number as written; extra cells from JSON the compact JSON value,
+	// from CSV the cell's text. Empty CSV cells are not stored. Six bytes per
+	// cell plus its text: memory follows the input's size.
+	text    []byte
+	cellEnd []uint32
+	cellCol []uint16
+	ends    []int // ends[i]: the end of row i's cells
 }
 
-// ErrTooManyRows is wrapped by the row parsers when the input has more than maxRows rows.
-var ErrTooManyRows = errors.New("too many rows")
+// rowCells returns the range of row i's cells.
+func (r *Rows) rowCells(i int) (start, end int) {
+	if i > 0 {
+		start = r.ends[i-1]
+	}
+	return start, r.ends[i]
+}
+
+// cellBytes returns cell k's stored bytes.
+func (r *Rows) cellBytes(k int) []byte {
+	start := uint32(0)
+	if k > 0 {
+		start = r.cellEnd[k-1]
+	}
+	return r.text[start:r.cellEnd[k]]
+}
+
+// Cell returns row i, column j as written to CSV (before the escaping of
+// formula-like text): a feature as written in the input, an extra JSON
+// string unquoted, null or a missing key empty, other JSON values compact.
+func (r *Rows) Cell(i, j int) string {
+	start, end := r.rowCells(i)
+	for k := start; k < end; k++ {
+		if int(r.cellCol[k]) == j {
+			return string(r.cellText(nil, k))
+		}
+	}
+	return ""
+}
+
+// cellText appends cell k's CSV text to dst.
+func (r *Rows) cellText(dst []byte, k int) []byte {
+	b := r.cellBytes(k)
+	if r.fromCSV || r.feature[r.cellCol[k]] >= 0 {
+		return append(dst, b...)
+	}
+	switch b[0] {
+	case '"':
+		out, err := jsontext.AppendUnquote(dst, b)
+		if err == nil {
+			return out
+		}
+		return append(dst, b...) // cannot happen: the parser validated it
+	case 'n':
+		return dst
+	}
+	return append(dst, b...)
+}
+
+// fillCells fills the deprecated dense Cells.
+func (r *Rows) fillCells() {
+	r.Cells = make([][]string, r.N)
+	var buf []byte
+	for i := range r.Cells {
+		row := make([]string, len(r.Columns))
+		start, end := r.rowCells(i)
+		for k := start; k < end; k++ {
+			buf = r.cellText(buf[:0], k)
+			row[r.cellCol[k]] = string(buf)
+		}
+		r.Cells[i] = row
+	}
+}
+
+// addCell stores b as the current row's cell in column col. Slices double
+// when full (append grows large slices by a quarter, allocating five times
+// the final size along the way).
+func addCell[B ~[]byte | ~string](r *Rows, col int, b B) error {
+	if len(r.text)+len(b) > math.MaxUint32 {
+		return fmt.Errorf("%w: the input's cells exceed 4 GiB", ErrTooLarge)
+	}
+	if cap(r.text)-len(r.text) < len(b) {
+		r.text = slices.Grow(r.text, max(len(r.text), len(b), 4096))
+	}
+	r.text = append(r.text, b...)
+	if len(r.cellEnd) == cap(r.cellEnd) {
+		r.cellEnd = slices.Grow(r.cellEnd, max(len(r.cellEnd), 1024))
+		r.cellCol = slices.Grow(r.cellCol, max(len(r.cellCol), 1024))
+	}
+	r.cellEnd = append(r.cellEnd, uint32(len(r.text)))
+	r.cellCol = append(r.cellCol, uint16(col))
+	return nil
+}
+
+// endRow closes the current row.
+func (r *Rows) endRow() {
+	r.ends = append(r.ends, len(r.cellEnd))
+	r.N++
+}
 
 // RowError is a bad value in the input: Row is the 0-based data row,
 // Field the column ("" when the problem is the whole row).
@@ -47,273 +181,73 @@ func (e *RowError) Error() string {
 
 // Reasons of a RowError.
 const (
-	reasonMissing   = "missing"
-	reasonNotNumber = "not a number"
-	reasonNotFinite = "not a finite number"
+	reasonMissing     = "missing"
+	reasonNotNumber   = "not a number"
+	reasonNotFinite   = "not a finite number"
+	reasonInvalidUTF8 = "invalid UTF-8"
+	reasonTwice       = "given twice"
+	reasonReserved    = `the name is reserved for the output column "` + OutputColumn + `"`
 )
 
-// ParseJSON reads a JSON object or a non-empty array of objects. Each
-// object must hold every feature as a finite JSON number; other keys are kept
-// as extra columns (any JSON type; a string is echoed unquoted, other values as
-// compact JSON). Columns are the features in model order, then the extra keys
-// sorted. maxRows <= 0 means no limit. Bad values are *RowError.
-func ParseJSON(data []byte, features []string, maxRows int) (*Rows, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, errors.New("empty input: expected a JSON object or an array of objects")
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	var objects []map[string]json.RawMessage
-	switch trimmed[0] {
-	case '{':
-		var obj map[string]json.RawMessage
-		if err := dec.Decode(&obj); err != nil {
-			return nil, fmt.Errorf("invalid JSON: %w", jsonError(err))
-		}
-		objects = append(objects, obj)
-	case '[':
-		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("invalid JSON: %w", jsonError(err))
-		}
-		for i := 0; dec.More(); i++ {
-			if maxRows > 0 && i >= maxRows {
-				return nil, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
-			}
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, fmt.Errorf("invalid JSON in row %d: %w", i, jsonError(err))
-			}
-			if raw = bytes.TrimLeft(raw, " \t\r\n"); raw[0] != '{' {
-				return nil, &RowError{Row: i, Reason: "not a JSON object"}
-			}
-			var obj map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &obj); err != nil {
-				return nil, fmt.Errorf("invalid JSON in row %d: %w", i, jsonError(err))
-			}
-			objects = append(objects, obj)
-		}
-		if _, err := dec.Token(); err != nil { // the closing ]
-			return nil, fmt.Errorf("invalid JSON: %w", jsonError(err))
-		}
-		if len(objects) == 0 {
-			return nil, errors.New("empty input: the array has no rows")
-		}
-	default:
-		return nil, errors.New("expected a JSON object or an array of objects")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("invalid JSON: trailing data after the rows")
-	}
+// columns assigns column numbers to names: the features first, then extra
+// names as they are first seen, at most MaxExtraColumns of them. Names that
+// differ only in case share a fold class, so a row holding both is caught.
+type columns struct {
+	index    map[string]int // name → column
+	names    []string       // column → name
+	class    []int          // column → fold class
+	classOf  map[string]int // folded name → fold class
+	features int
+}
 
-	isFeature := make(map[string]bool, len(features))
+func newColumns(features []string) (*columns, error) {
+	if len(features)+MaxExtraColumns > math.MaxUint16 {
+		return nil, fmt.Errorf("the model has %d features, more than rowio handles", len(features))
+	}
+	c := &columns{index: map[string]int{}, classOf: map[string]int{}, features: len(features)}
 	for _, f := range features {
-		isFeature[f] = true
-	}
-	extraSet := map[string]bool{}
-	for _, obj := range objects {
-		for k := range obj {
-			if !isFeature[k] {
-				extraSet[k] = true
-			}
+		if _, dup := c.index[f]; dup {
+			return nil, fmt.Errorf("the model names feature %q twice", f)
+		}
+		if _, err := c.add(f); err != nil {
+			return nil, fmt.Errorf("the model's feature %q: %w", f, err)
 		}
 	}
-	extras := make([]string, 0, len(extraSet))
-	for k := range extraSet {
-		extras = append(extras, k)
-	}
-	sort.Strings(extras)
-
-	nf := len(features)
-	rows := &Rows{
-		Columns:  append(append(make([]string, 0, nf+len(extras)), features...), extras...),
-		Cells:    make([][]string, len(objects)),
-		Features: features,
-		X:        make([]float64, len(objects)*nf),
-		N:        len(objects),
-	}
-	for i, obj := range objects {
-		cells := make([]string, len(rows.Columns))
-		for j, f := range features {
-			raw, ok := obj[f]
-			if !ok {
-				return nil, &RowError{Row: i, Field: f, Reason: reasonMissing}
-			}
-			v, reason := jsonNumber(raw)
-			if reason != "" {
-				return nil, &RowError{Row: i, Field: f, Reason: reason}
-			}
-			rows.X[i*nf+j] = v
-			cells[j] = string(raw)
-		}
-		for j, k := range extras {
-			if raw, ok := obj[k]; ok {
-				cells[nf+j] = jsonCell(raw)
-			}
-		}
-		rows.Cells[i] = cells
-	}
-	return rows, nil
+	return c, nil
 }
 
-// jsonNumber parses a feature value; reason is "" when it is a finite number.
-func jsonNumber(raw json.RawMessage) (v float64, reason string) {
-	raw = bytes.TrimSpace(raw)
-	switch raw[0] {
-	case 'n':
-		return 0, reasonMissing + " (null)"
-	case '"':
-		return 0, reasonNotNumber + " (a string)"
-	case 't', 'f':
-		return 0, reasonNotNumber + " (a boolean)"
-	case '{', '[':
-		return 0, reasonNotNumber
+// add gives name the next column. It fails with ErrTooManyColumns, or a
+// reason for a name that may not be a column.
+func (c *columns) add(name string) (int, error) {
+	if len(c.names) >= c.features+MaxExtraColumns {
+		return 0, fmt.Errorf("%w: the input has more than %d distinct columns besides the model's features", ErrTooManyColumns, MaxExtraColumns)
 	}
-	v, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || !finite(v) {
-		// JSON's grammar was already checked, so the only failure is overflow.
-		return 0, reasonNotFinite
+	folded := fold(name)
+	if folded == OutputColumn {
+		return 0, errors.New(reasonReserved)
 	}
-	return v, ""
+	cls, ok := c.classOf[folded]
+	if !ok {
+		cls = len(c.classOf)
+		c.classOf[folded] = cls
+	}
+	col := len(c.names)
+	c.index[name] = col
+	c.names = append(c.names, name)
+	c.class = append(c.class, cls)
+	return col, nil
 }
 
-// jsonCell renders an extra JSON value for CSV: strings unquoted, null empty,
-// anything else as compact JSON.
-func jsonCell(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	case 'n':
-		return ""
-	}
-	var b bytes.Buffer
-	if json.Compact(&b, raw) == nil {
-		return b.String()
-	}
-	return string(raw)
-}
-
-// ParseCSV reads CSV with a header row. The header must name every
-// feature; other columns are kept as they are. Feature cells must be finite
-// numbers (surrounding spaces allowed). maxRows <= 0 means no limit.
-// Bad values are *RowError.
-func ParseCSV(r io.Reader, features []string, maxRows int) (*Rows, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, errors.New("empty input: no CSV header")
-	}
-	if err != nil {
-		return nil, csvError(err)
-	}
-	header[0] = strings.TrimPrefix(header[0], "\uFEFF")
-	colIndex := make(map[string]int, len(header))
-	for j, name := range header {
-		name = strings.TrimSpace(name)
-		header[j] = name
-		if _, dup := colIndex[name]; dup && name != "" {
-			return nil, fmt.Errorf("CSV header names column %q twice", name)
-		}
-		colIndex[name] = j
-	}
-	nf := len(features)
-	featCol := make([]int, nf)
-	for k, f := range features {
-		j, ok := colIndex[f]
-		if !ok {
-			return nil, fmt.Errorf("CSV header has no column %q (the model needs %s)", f, strings.Join(features, ", "))
-		}
-		featCol[k] = j
-	}
-
-	rows := &Rows{Columns: header, Features: features}
-	for i := 0; ; i++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, csvError(err)
-		}
-		if maxRows > 0 && i >= maxRows {
-			return nil, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
-		}
-		if len(rec) != len(header) {
-			return nil, &RowError{Row: i, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))}
-		}
-		for k, j := range featCol {
-			v, reason := csvNumber(rec[j])
-			if reason != "" {
-				return nil, &RowError{Row: i, Field: features[k], Reason: reason}
-			}
-			rows.X = append(rows.X, v)
-		}
-		rows.Cells = append(rows.Cells, rec)
-		rows.N++
-	}
-	if rows.N == 0 {
-		return nil, errors.New("empty input: the CSV has a header but no rows")
-	}
-	return rows, nil
-}
-
-func csvNumber(cell string) (float64, string) {
-	s := strings.TrimSpace(cell)
-	if s == "" {
-		return 0, reasonMissing
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	switch {
-	case errors.Is(err, strconv.ErrRange):
-		return 0, reasonNotFinite
-	case err != nil:
-		return 0, reasonNotNumber
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return 0, reasonNotFinite
-	}
-	return v, ""
-}
-
-func csvError(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("invalid CSV at line %d: %v", pe.Line, pe.Err)
-	}
-	return fmt.Errorf("reading CSV: %w", err)
-}
-
-// WriteCSV writes the rows' input columns plus a "prediction" column, each
-// prediction in full float64 precision.
-func WriteCSV(w io.Writer, r *Rows, predictions []float64) error {
-	if len(predictions) != r.N {
-		return fmt.Errorf("%d predictions for %d rows", len(predictions), r.N)
-	}
-	cw := csv.NewWriter(w)
-	rec := append(append(make([]string, 0, len(r.Columns)+1), r.Columns...), "prediction")
-	if err := cw.Write(rec); err != nil {
-		return err
-	}
-	for i, cells := range r.Cells {
-		rec = append(append(rec[:0], cells...), strconv.FormatFloat(predictions[i], 'g', -1, 64))
-		if err := cw.Write(rec); err != nil {
-			return err
+// fold maps names equal ignoring case (as strings.EqualFold sees them,
+// short of a few special cases) to one key, without allocating for ASCII
+// lower case.
+func fold(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return strings.ToLower(strings.ToUpper(s))
 		}
 	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// jsonError turns encoding/json's errors into messages that say where.
-func jsonError(err error) error {
-	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)
-	}
-	return err
+	return s
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
