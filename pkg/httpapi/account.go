@@ -10,13 +10,11 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request, userID string) error
 	var req struct {
 		Amount json.RawMessage `json:"amount"`
 	}
-	if err := decode(r, &req); err != nil {
+	if err := decode(r, &req, "amount"); err != nil {
 		return err
 	}
 	raw := string(req.Amount)
 	switch {
-	case raw == "" || raw == "null":
-		return mlsvc.Errorf(mlsvc.EInvalid, `field "amount" is required`)
 	case raw[0] != '-' && (raw[0] < '0' || raw[0] > '9'):
 		return mlsvc.Errorf(mlsvc.EInvalid, `field "amount" must be a number`)
 	}

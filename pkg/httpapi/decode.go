@@ -1,13 +1,12 @@
 package httpapi
 
 import (
-	"encoding/json"
-	"errors"
+	"bytes"
 	"io"
 	"mime"
+	"mlsvc/pkg/jsonbody"
 	"mlsvc/pkg/mlsvc"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 )
@@ -35,59 +34,24 @@ func requireType(r *http.Request, types ...string) error {
 	return mlsvc.Errorf(mlsvc.EUnsupported, "Content-Type %s is not supported here: use %s", mt, strings.Join(types, " or "))
 }
 
-// required reports the first of the named fields that is missing (nil), in
-// the order given, so the same request always gets the same answer.
-func required(fields ...any) error {
-	for i := 0; i+1 < len(fields); i += 2 {
-		if reflect.ValueOf(fields[i+1]).IsNil() {
-			return mlsvc.Errorf(mlsvc.EInvalid, "field %q is required", fields[i])
-		}
-	}
-	return nil
-}
-
-// decode reads a JSON object body into v, rejecting anything else with a
-// message that names the problem.
-func decode(r *http.Request, v any) error {
+// decode reads a JSON object body into v strictly (pkg/jsonbody: names
+// match exactly, no unknown or duplicate names, valid UTF-8, nothing after
+// the object) and checks the required fields in the order given, so the
+// same request always gets the same answer. A body over the limit is the
+// *http.MaxBytesError the error writer turns into a 413.
+func decode(r *http.Request, v any, required ...string) error {
 	if err := requireType(r, "application/json"); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
-		var typeErr *json.UnmarshalTypeError
-		var syntaxErr *json.SyntaxError
-		switch {
-		case errors.As(err, &maxErr):
-			return err
-		case errors.As(err, &typeErr):
-			field := typeErr.Field
-			if field == "" {
-				return mlsvc.Errorf(mlsvc.EInvalid, "request body must be a JSON object")
-			}
-			return mlsvc.Errorf(mlsvc.EInvalid, "field %q must be %s", field, jsonKind(typeErr.Type.String()))
-		case errors.As(err, &syntaxErr):
-			return mlsvc.Errorf(mlsvc.EInvalid, "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
-		case errors.Is(err, io.EOF):
-			return mlsvc.Errorf(mlsvc.EInvalid, "request body is empty: a JSON object is required")
-		default:
-			return mlsvc.Errorf(mlsvc.EInvalid, "malformed JSON: %v", err)
-		}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
 	}
-	if dec.More() {
-		return mlsvc.Errorf(mlsvc.EInvalid, "request body must hold one JSON object")
+	if len(bytes.TrimSpace(data)) == 0 {
+		return mlsvc.Errorf(mlsvc.EInvalid, "request body is empty: a JSON object is required")
+	}
+	if err := jsonbody.Unmarshal(data, v, required...); err != nil {
+		return &mlsvc.Error{Code: mlsvc.EInvalid, Message: err.Error(), Err: err}
 	}
 	return nil
-}
-
-func jsonKind(goType string) string {
-	switch goType {
-	case "string":
-		return "a string"
-	case "json.Number":
-		return "a number"
-	default:
-		return "of another type"
-	}
 }

@@ -169,6 +169,13 @@ func TestDecoding(t *testing.T) {
 		{"missing model", "/predict", "application/json", `{"input_data":{"a":1,"b":2}}`, 400, `"model_id" is required`},
 		{"missing rows", "/predict", "application/json", `{"model_id":"lr"}`, 400, `"input_data" is required`},
 		{"bad limit", "/predictions?limit=1001", "", ``, 400, "limit must be an integer from 1 to 1000"},
+		{"duplicate key", "/account/topup", "application/json", `{"amount":1,"amount":1000}`, 400, "twice"},
+		{"key differing in case", "/account/topup", "application/json", `{"amount":1,"AMOUNT":1000}`, 400, "duplicates"},
+		{"keys match exactly", "/account/topup", "application/json", `{"Amount":5}`, 400, `"Amount" is not a known field`},
+		{"invalid UTF-8", "/users", "application/json", "{\"firstname\":\"\xff\",\"username\":\"abc\",\"password\":\"password1\"}", 400, "UTF-8"},
+		{"just under a cent, with an exponent", "/account/topup", "application/json", `{"amount":0.0099999e0}`, 400, "at most 2 decimal places"},
+		{"duplicate row key", "/predict", "application/json", `{"model_id":"lr","input_data":{"a":1,"b":2,"b":3}}`, 400, "twice"},
+		{"output column as input", "/predict", "application/json", `{"model_id":"lr","input_data":{"a":1,"b":2,"Prediction":3}}`, 400, "prediction"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,20 +6,17 @@ import (
 )
 
 type registerRequest struct {
-	Firstname *string `json:"firstname"`
-	Username  *string `json:"username"`
-	Password  *string `json:"password"`
+	Firstname string `json:"firstname"`
+	Username  string `json:"username"`
+	Password  string `json:"password"`
 }
 
 func (a *API) register(w http.ResponseWriter, r *http.Request, _ string) error {
 	var req registerRequest
-	if err := decode(r, &req); err != nil {
+	if err := decode(r, &req, "firstname", "username", "password"); err != nil {
 		return err
 	}
-	if err := required("firstname", req.Firstname, "username", req.Username, "password", req.Password); err != nil {
-		return err
-	}
-	u, err := a.svc.Register(r.Context(), *req.Firstname, *req.Username, *req.Password)
+	u, err := a.svc.Register(r.Context(), req.Firstname, req.Username, req.Password)
 	if err != nil {
 		return err
 	}

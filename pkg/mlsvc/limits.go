@@ -14,6 +14,9 @@ import (
 const (
 	// MaxRows bounds the rows of one prediction.
 	MaxRows = 10_000
+	// MaxStoredInput bounds a prediction's rows as stored (JSON): CSV input
+	// written as JSON repeats the column names in every row.
+	MaxStoredInput = 12_000_000
 
 	// DefaultPageLimit and MaxPageLimit bound one page of a listing.
 	DefaultPageLimit = 100

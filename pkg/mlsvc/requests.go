@@ -241,26 +241,16 @@ func (s *Service) publishedModel(ctx context.Context, modelID string) (*Model, e
 	return m, err
 }
 
-// rowsJSON writes parsed rows as a JSON array of objects.
+// rowsJSON writes parsed rows as a JSON array of objects: features as
+// numbers, other columns as given (strings for CSV). It is the stored form
+// of CSV input and, for any input, the canonical form an idempotent retry
+// is compared by (key order and whitespace do not matter).
 func rowsJSON(rows *rowio.Rows) ([]byte, error) {
-	isFeature := map[string]int{}
-	for k, f := range rows.Features {
-		isFeature[f] = k
+	b, err := rows.AppendJSON(nil, MaxStoredInput)
+	if errors.Is(err, rowio.ErrTooLarge) {
+		return nil, &Error{Code: ETooLarge, Message: fmt.Sprintf("input_data as JSON would exceed %d bytes", MaxStoredInput), Err: err}
 	}
-	objects := make([]map[string]any, rows.N)
-	nf := len(rows.Features)
-	for i := range objects {
-		obj := make(map[string]any, len(rows.Columns))
-		for j, col := range rows.Columns {
-			if k, ok := isFeature[col]; ok {
-				obj[col] = rows.X[i*nf+k]
-			} else {
-				obj[col] = rows.Cells[i][j]
-			}
-		}
-		objects[i] = obj
-	}
-	return json.Marshal(objects)
+	return b, err
 }
 
 // inputError turns a row parsing error into an EInvalid or ETooLarge error

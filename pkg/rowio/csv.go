@@ -24,7 +24,6 @@ func ParseCSV(r io.Reader, features []string, maxRows int) (*Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows.fillCells()
 	return rows, nil
 }
 

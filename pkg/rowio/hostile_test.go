@@ -241,9 +241,6 @@ func TestCellIsSparse(t *testing.T) {
 	if got, want := len(r.cellEnd), 3*1000; got != want {
 		t.Errorf("%d cells stored for 1000 rows of 3 keys in %d columns, want %d", got, len(r.Columns), want)
 	}
-	if r.Cells != nil {
-		t.Error("parseJSON filled the dense Cells")
-	}
 	col := map[string]int{}
 	for j, name := range r.Columns {
 		col[name] = j

@@ -28,7 +28,6 @@ func ParseJSON(data []byte, features []string, maxRows int) (*Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.fillCells()
 	return r, nil
 }
 

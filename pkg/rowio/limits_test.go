@@ -136,8 +136,7 @@ func allocated(f func()) uint64 {
 // TestWorstCaseAllocation parses the worst requests the limits allow and
 // asserts generous bounds on what is allocated: parsing at most 8 times the
 // input, parsing plus AppendJSON plus WriteCSV (the service's path once it
-// uses AppendJSON) at most 20 times. The deprecated dense Cells is measured
-// on its own. Before the column limit and sparse storage, 10,000 rows with
+// uses AppendJSON) at most 20 times. Before the column limit and sparse storage, 10,000 rows with
 // distinct keys ran the process out of memory.
 func TestWorstCaseAllocation(t *testing.T) {
 	if testing.Short() {
@@ -175,13 +174,12 @@ func TestWorstCaseAllocation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dense := allocated(r.fillCells)
 			in := float64(len(tc.in))
 			total := parse + appendJSON + writeCSV
 			t.Logf("input %d bytes, %d rows × %d columns, allocated: parse %d (%.1f×), AppendJSON %d for %d bytes out, "+
-				"WriteCSV %d for %d bytes out; together %d (%.1f×); the deprecated dense Cells %d more (%.1f×)",
+				"WriteCSV %d for %d bytes out; together %d (%.1f×)",
 				len(tc.in), r.N, len(r.Columns), parse, float64(parse)/in, appendJSON, len(out), writeCSV, csvOut.Len(),
-				total, float64(total)/in, dense, float64(dense)/in)
+				total, float64(total)/in)
 			if float64(parse) > 8*in {
 				t.Errorf("parsing allocated %d bytes, over 8× the %d-byte input", parse, len(tc.in))
 			}

@@ -53,14 +53,6 @@ type Rows struct {
 	X        []float64 // N × len(Features), row-major
 	N        int       // number of rows
 
-	// Cells[i][j] is row i, column j, as Cell returns it: a dense copy of
-	// the sparse cells, N × len(Columns).
-	//
-	// Deprecated: kept only until pkg/mlsvc writes rows as JSON with
-	// AppendJSON; it costs 16 bytes per row and column whatever the input's
-	// size. Use Cell, WriteCSV or AppendJSON.
-	Cells [][]string
-
 	fromCSV bool  // extra cells are CSV text, not JSON values
 	feature []int // column → index in Features, or -1
 	// The cells present, row by row, in input order: cell k is column
@@ -123,20 +115,6 @@ func (r *Rows) cellText(dst []byte, k int) []byte {
 	return append(dst, b...)
 }
 
-// fillCells fills the deprecated dense Cells.
-func (r *Rows) fillCells() {
-	r.Cells = make([][]string, r.N)
-	var buf []byte
-	for i := range r.Cells {
-		row := make([]string, len(r.Columns))
-		start, end := r.rowCells(i)
-		for k := start; k < end; k++ {
-			buf = r.cellText(buf[:0], k)
-			row[r.cellCol[k]] = string(buf)
-		}
-		r.Cells[i] = row
-	}
-}
 
 // addCell stores b as the current row's cell in column col. Slices double
 // when full (append grows large slices by a quarter, allocating five times
