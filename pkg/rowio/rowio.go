@@ -115,7 +115,6 @@ func (r *Rows) cellText(dst []byte, k int) []byte {
 	return append(dst, b...)
 }
 
-
 // addCell stores b as the current row's cell in column col. Slices double
 // when full (append grows large slices by a quarter, allocating five times
 // the final size along the way).
