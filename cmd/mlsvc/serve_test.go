@@ -77,8 +77,13 @@ func (s *server) kill() {
 
 func (s *server) call(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
+	return s.callType(t, method, path, "application/json", body, out)
+}
+
+func (s *server) callType(t *testing.T, method, path, contentType, body string, out any) int {
+	t.Helper()
 	req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.SetBasicAuth("kim", "kill-nine-test")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

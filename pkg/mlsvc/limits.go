@@ -16,7 +16,7 @@ const (
 	MaxRows = 10_000
 	// MaxStoredInput bounds a prediction's rows as stored (JSON): CSV input
 	// written as JSON repeats the column names in every row.
-	MaxStoredInput = 12_000_000
+	MaxStoredInput = 24_000_000
 
 	// DefaultPageLimit and MaxPageLimit bound one page of a listing.
 	DefaultPageLimit = 100
