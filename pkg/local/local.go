@@ -100,6 +100,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		if n > 0 {
 			log.Info("resumed pending predictions", "count", n)
 		}
+		// Before serving: no write is in flight yet.
+		n, err = blobs.Sweep(tmpAge, func(key string) bool { return orphan(ctx, store, key) })
+		if err != nil {
+			log.Warn("sweeping unreferenced files", "err", err)
+		} else if n > 0 {
+			log.Info("removed unreferenced files", "count", n)
+		}
 	}
 
 	api := httpapi.New(svc, httpapi.NewBasicAuth(svc, mlsvc.AuthCacheTTL), log)
@@ -120,6 +127,24 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	})
 	a.handler = logRequests(log, mux)
 	return a, nil
+}
+
+// tmpAge is how old an unfinished write's temporary file must be for the
+// start-up sweep to remove it: another process (an admin command) may be
+// writing.
+const tmpAge = 10 * time.Minute
+
+// orphan reports whether key is a file of a prediction that does not exist:
+// the input of a request refused before the charge, by versions that stored
+// it first.
+func orphan(ctx context.Context, store *sqlite.Store, key string) bool {
+	rest, ok := strings.CutPrefix(key, "predictions/")
+	id, _, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 {
+		return false
+	}
+	_, err := store.Prediction(ctx, id)
+	return mlsvc.ErrorCode(err) == mlsvc.ENotFound
 }
 
 // Handler serves the API, the signed blob URLs, /healthz and the UI.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -633,5 +635,50 @@ func TestExpiredFiles(t *testing.T) {
 	}
 	if p.Status != "completed" || !p.FilesExpired || p.OutputData != nil || p.CSVURL != "" {
 		t.Errorf("got status %s, files_expired %v, output %v, csv_url %q", p.Status, p.FilesExpired, p.OutputData, p.CSVURL)
+	}
+}
+
+// TestStartSweepsUnreferencedFiles: at start, temporary files of writes a
+// killed process never finished and the files of predictions that do not
+// exist are removed; a prediction's own files stay.
+func TestStartSweepsUnreferencedFiles(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, mlsvc.Delay{})
+	c := a.register("sam", "20")
+	code, id := c.predict("lr", rows)
+	if code != 202 || c.wait(id).Status != "completed" {
+		t.Fatalf("predict: %d", code)
+	}
+	a.close()
+	blobs := filepath.Join(dir, "blobs")
+	old := time.Now().Add(-time.Hour)
+	for _, f := range []string{"predictions/" + id + "/.tmp-123", "predictions/gone/input.json", "models/.tmp-9"} {
+		p := filepath.Join(blobs, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := filepath.Join(blobs, "models", ".tmp-fresh") // a write in flight elsewhere
+	if err := os.WriteFile(fresh, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, dir, mlsvc.Delay{})
+	for _, f := range []string{"predictions/" + id + "/.tmp-123", "predictions/gone/input.json", "models/.tmp-9"} {
+		if _, err := os.Stat(filepath.Join(blobs, filepath.FromSlash(f))); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s after the start: %v, want removed", f, err)
+		}
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file was removed: %v", err)
+	}
+	c.a = b
+	if p := c.get(id); p.Status != "completed" || p.InputData == nil {
+		t.Errorf("the prediction's own files: %s, input %s", p.Status, p.InputData)
 	}
 }

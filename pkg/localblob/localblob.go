@@ -233,3 +233,42 @@ func (s *Store) Handler() http.Handler {
 		_, _ = io.Copy(w, rc)
 	})
 }
+
+// Sweep removes what no one will read: temporary files of writes that never
+// finished (a process killed mid-Put) older than tmpAge, and the blobs
+// whose key orphan reports (a prediction's files with no prediction). It
+// returns how many files it removed. Run it when no Put is in flight for
+// longer than tmpAge, such as at start-up.
+func (s *Store) Sweep(tmpAge time.Duration, orphan func(key string) bool) (int, error) {
+	removed := 0
+	cutoff := s.now().Add(-tmpAge)
+	err := filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(s.dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		stale := false
+		if strings.HasPrefix(d.Name(), ".tmp-") {
+			info, err := d.Info()
+			stale = err == nil && info.ModTime().Before(cutoff)
+		} else if !strings.HasPrefix(key, ".") {
+			stale = orphan != nil && orphan(key)
+		}
+		if !stale {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		return removed, ioError("sweep", "", err)
+	}
+	return removed, nil
+}
