@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/internal/testenv"
 	"mlsvc/models"
 	"mlsvc/pkg/httpapi"
 	"mlsvc/pkg/local"
@@ -141,20 +142,14 @@ func (c *client) get(id string) predictionJSON {
 
 func (c *client) wait(id string) predictionJSON {
 	c.a.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var p predictionJSON
-		if code := c.do("GET", "/predict/"+id, "", &p); code != 200 {
-			c.a.t.Fatalf("GET /predict/%s: %d", id, code)
+	var p predictionJSON
+	testenv.WaitFor(c.a.t, 30*time.Second, 20*time.Millisecond, func() error {
+		if p = c.get(id); p.Status == "pending" {
+			return fmt.Errorf("prediction %s still pending", id)
 		}
-		if p.Status != "pending" {
-			return p
-		}
-		if time.Now().After(deadline) {
-			c.a.t.Fatalf("prediction %s still pending", id)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return p
 }
 
 func (c *client) balance() string {

@@ -32,6 +32,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"mlsvc/internal/testenv"
 	"mlsvc/pkg/dynamo"
 )
 
@@ -50,10 +51,6 @@ var functionNames = []string{
 	"authorizer", "register", "me", "topup", "models", "predict", "prediction",
 	"download", "predictions", "web", "inference", "failure", "sweeper",
 }
-
-// strict reports whether the emulator tests must run (CI=true or
-// MLSVC_STRICT=1) instead of skipping when something is missing.
-func strict() bool { return os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1" }
 
 // emulators are the tools the end-to-end tests need.
 type emulators struct {
@@ -75,12 +72,7 @@ var (
 func requireEmulators(t *testing.T) *emulators {
 	t.Helper()
 	emuOnce.Do(func() { emu, emuErr = findEmulators(repoRoot(t)) })
-	if emuErr != "" {
-		if strict() {
-			t.Fatalf("%s (required when CI=true or MLSVC_STRICT=1; `make test-aws` sets everything up)", emuErr)
-		}
-		t.Skipf("%s (`make test-aws` sets everything up)", emuErr)
-	}
+	testenv.Need(t, emuErr == "", "%s (`make test-aws` sets everything up)", emuErr)
 	if emu.bin == "" {
 		emu.bin = buildHostBootstraps(t)
 	}
@@ -424,17 +416,16 @@ func asError(raw []byte) *lambdaError {
 // the first invocation.
 func (f *function) initMs(t *testing.T) float64 {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if m := initDuration.FindStringSubmatch(f.out.String()); m != nil {
-			ms, _ := strconv.ParseFloat(m[1], 64)
-			return ms
+	var ms float64
+	testenv.WaitFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		m := initDuration.FindStringSubmatch(f.out.String())
+		if m == nil {
+			return fmt.Errorf("%s: aws-lambda-rie reported no Init Duration:\n%s", f.name, f.out.String())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: aws-lambda-rie reported no Init Duration:\n%s", f.name, f.out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		ms, _ = strconv.ParseFloat(m[1], 64)
+		return nil
+	})
+	return ms
 }
 
 // api invokes the function of an API route with an HTTP API event and
