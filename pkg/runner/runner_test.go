@@ -203,7 +203,7 @@ func TestRetryWaitHoldsNoWorker(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // let it take the worker first
 		}
 	}
-	testenvEventually(t, func() bool { done, _ := steps.state(); return len(done) == 2 },
+	testenv.Eventually(t, 10*time.Second, 5*time.Millisecond, func() bool { done, _ := steps.state(); return len(done) == 2 },
 		"the other predictions did not run while one waited an hour to retry")
 }
 
@@ -226,7 +226,7 @@ func TestFailureIsRecordedOnceStorageRecovers(t *testing.T) {
 	if err := r.Start(t.Context(), &mlsvc.Prediction{ID: "p1", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	testenvEventually(t, func() bool { _, failed := steps.state(); return failed["p1"] != "" },
+	testenv.Eventually(t, 10*time.Second, 5*time.Millisecond, func() bool { _, failed := steps.state(); return failed["p1"] != "" },
 		"the failure was never recorded")
 	if _, failed := steps.state(); failed["p1"] != "the input rows are missing" {
 		t.Errorf("reason %q, want the permanent error's message", failed["p1"])
@@ -248,18 +248,9 @@ func TestSweepSchedulesForgottenPredictions(t *testing.T) {
 	}
 	r := New(Config{Steps: steps, Pending: pending, Sweep: 10 * time.Millisecond})
 	t.Cleanup(r.Close)
-	testenvEventually(t, func() bool { done, _ := steps.state(); return slices.Contains(done, "old") },
+	testenv.Eventually(t, 10*time.Second, 5*time.Millisecond, func() bool { done, _ := steps.state(); return slices.Contains(done, "old") },
 		"the sweep never ran the forgotten prediction")
 	if done, _ := steps.state(); slices.Contains(done, "young") {
 		t.Error("the sweep ran a prediction younger than its interval")
-	}
-}
-
-func testenvEventually(t *testing.T, cond func() bool, msg string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
 	}
 }
