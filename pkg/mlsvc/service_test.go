@@ -290,3 +290,28 @@ func TestViewKnowsInputSize(t *testing.T) {
 		t.Errorf("view with room for the input: %+v, %v", v, err)
 	}
 }
+
+// TestSignInComparesLikeRegistration: usernames fold by ASCII case only, so
+// a look-alike (the Kelvin sign for K) signs in as no one; a password too
+// long to have been registered is refused like a wrong one.
+func TestSignInComparesLikeRegistration(t *testing.T) {
+	svc, _, _, _ := newService(t, nil)
+	ctx := t.Context()
+	if _, err := svc.Register(ctx, "Kim", "kim", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "KIM", "password1"); err != nil {
+		t.Errorf("ASCII case: %v", err)
+	}
+	for _, tc := range []struct{ user, password string }{
+		{"\u212aim", "password1"},                      // Kelvin sign
+		{"kim", "password1" + strings.Repeat("x", 70)}, // over bcrypt's 72 bytes
+		{"nobody", "password1"},
+		{"kim", "wrong-password"},
+	} {
+		_, err := svc.Authenticate(ctx, tc.user, tc.password)
+		if mlsvc.ErrorCode(err) != mlsvc.EUnauthorized || mlsvc.ErrorMessage(err) != "invalid username or password" {
+			t.Errorf("Authenticate(%q, %d bytes) = %v; want the one unauthorized answer", tc.user, len(tc.password), err)
+		}
+	}
+}

@@ -2,3 +2,10 @@ package sqlite
 
 // MigrationV1 is the first schema, for the migration test.
 var MigrationV1 = migrations[0]
+
+// Exec runs a statement on the store's database, for tests that set
+// pragmas such as max_page_count.
+func (s *Store) Exec(query string) error {
+	_, err := s.db.Exec(query)
+	return err
+}

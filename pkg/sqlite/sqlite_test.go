@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,5 +162,38 @@ func TestOpenBadPath(t *testing.T) {
 			s.Close()
 			t.Errorf("Open(%q) succeeded, want an error", path)
 		}
+	}
+}
+
+// TestDatabaseFull: a database that cannot grow ("database or disk is
+// full") refuses writes as EUnavailable — a 503, not a 500 — and changes
+// nothing: no charge without its prediction.
+func TestDatabaseFull(t *testing.T) {
+	s := openFile(t, ":memory:") // one connection: the pragma holds for every statement
+	ctx := t.Context()
+	if err := s.CreateUser(ctx, &mlsvc.User{ID: "u1", Firstname: "Ann", Username: "ann", PasswordHash: "h", Balance: 100_00}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec("PRAGMA max_page_count = 1"); err != nil { // below the current size: no page may be added
+		t.Fatal(err)
+	}
+	var err error
+	for i := 0; err == nil && i < 10_000; i++ {
+		err = s.CreatePrediction(ctx, &mlsvc.Prediction{ID: fmt.Sprintf("p%05d-%s", i, strings.Repeat("x", 200)), UserID: "u1",
+			ModelID: "lr", Status: mlsvc.StatusPending, Cost: 1, Rows: 1, RequestHash: strings.Repeat("h", 500)})
+	}
+	if mlsvc.ErrorCode(err) != mlsvc.EUnavailable {
+		t.Fatalf("writing to a full database: %v (code %q), want %s", err, mlsvc.ErrorCode(err), mlsvc.EUnavailable)
+	}
+	u, uerr := s.UserByID(ctx, "u1")
+	ps, _, perr := s.Predictions(ctx, "u1", mlsvc.Page{Limit: mlsvc.MaxPageLimit})
+	if uerr != nil || perr != nil {
+		t.Fatal(uerr, perr)
+	}
+	if len(ps) >= mlsvc.MaxPageLimit {
+		t.Fatalf("%d predictions stored before the database was full; the test needs a smaller database", len(ps))
+	}
+	if want := 100_00 - mlsvc.Cents(len(ps)); u.Balance != want {
+		t.Errorf("balance %s with %d predictions stored, want %s: a refused write changed the balance", u.Balance, len(ps), want)
 	}
 }
