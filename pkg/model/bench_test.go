@@ -34,6 +34,11 @@ func BenchmarkPredict(b *testing.B) {
 		}, func() []float64 {
 			return benchInputs(b, 8, false, func(r *rand.Rand, _ int) float64 { return r.NormFloat64() })
 		}},
+		// The shape of XGBoost's GBDT peer in tools/bench_models.sh: 300
+		// oblivious trees of depth 6 on the same 5 uniform features.
+		{"catboost_300x6", func(b *testing.B) *Model {
+			return mustParse(b, synthCatBoost{trees: 300, depth: 6, features: 5, borders: 254, seed: 1}.json(b))
+		}, func() []float64 { return uniform }},
 		{"lr", publishedModel("lr.json"), publishedInputs(b)},
 		{"rf", publishedModel("rf.json"), publishedInputs(b)},
 		{"cb", publishedModel("cb.json"), publishedInputs(b)},
