@@ -1,35 +1,63 @@
 #!/usr/bin/env bash
-# Benchmarks pkg/model's Predict for each model format and, where Debian's
-# scikit-learn is installed, scikit-learn's own predict on the same fixture
-# models and the same 100,000 rows, in the same run. Prints:
+# Benchmarks pkg/model's Predict for each model format against its peers in
+# the same run, on the same 100,000 rows (uniform(0,1), 5 features): Debian's
+# scikit-learn on the fixture models, and Debian's XGBoost (python3-xgboost,
+# one thread, inplace_predict) on models of the same shape trained here.
+# Prints:
 #
-#   BENCH <name> rows=100000 ns_per_row=<x> allocs_per_op=<a> [visits_per_row=<v> ns_per_visit=<t>]
+#   BENCH <name> rows=100000 ns_per_row=<x> allocs_per_op=<a> [visits_per_row=<v> ns_per_visit=<t> visits_per_s=<r>]
 #   BENCH <name> sklearn_ns_per_row=<y> speedup=<y/x>
+#   BENCH xgboost_<shape> ns_per_row=<z>
+#   RATIO <ours>_vs_<peer>=<peer ns/row ÷ our ns/row> (goal >= <g>)
+#
+# Shapes compared (one thread each):
+#   rf_fixture (scikit-learn RandomForest, 50 trees depth 8)  vs scikit-learn's predict
+#                                                             and XGBoost RF mode (num_parallel_tree=50, max_depth=8, one round)
+#   catboost_300x6 (synthetic CatBoost JSON, 300 oblivious    vs XGBoost GBDT (300 rounds, max_depth=6)
+#                   trees of depth 6; see oblivious_test.go)
 #
 # Go timings are the median of COUNT runs of BENCHTIME operations, each
-# operation predicting all 100,000 rows on one goroutine; scikit-learn's are
-# the median of 7 predict calls (RandomForest single-threaded, n_jobs=None;
-# LinearRegression through numpy's BLAS). Environment: GO, COUNT (default 5),
-# BENCHTIME (default 10x), MLSVC_FIXTURES (default ../shared/fixtures),
-# MLSVC_PYTHON.
+# operation predicting all 100,000 rows on one goroutine; the peers' are the
+# median of REPEATS predict calls. --smoke (make bench-models-smoke) runs
+# everything once with tiny durations and fails only if a BENCH or RATIO line
+# is missing: it asserts no timing goal. Environment: GO, COUNT (default 5),
+# BENCHTIME (default 10x), REPEATS (default 7), MLSVC_FIXTURES (default
+# ../shared/fixtures), MLSVC_PYTHON (a python3 with scikit-learn and joblib),
+# MLSVC_XGB_PYTHON (a python3 with xgboost; default /usr/bin/python3). A
+# missing peer prints its RATIO as n/a, and fails under CI=true or MLSVC_STRICT=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 COUNT=${COUNT:-5}
 BENCHTIME=${BENCHTIME:-10x}
+REPEATS=${REPEATS:-7}
+TRAIN_ROWS=20000
+smoke=""
+if [ "${1:-}" = "--smoke" ]; then
+	smoke=1
+	COUNT=1 BENCHTIME=1x REPEATS=1 TRAIN_ROWS=2000
+fi
+strict=""
+if [ "${CI:-}" = true ] || [ "${MLSVC_STRICT:-}" = 1 ]; then strict=1; fi
 FIXTURES=${MLSVC_FIXTURES:-../shared/fixtures}
 ROWS=100000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-py=""
-for p in "${MLSVC_PYTHON:-}" python3 /usr/bin/python3; do
-	if [ -n "$p" ] && "$p" -c 'import sklearn, joblib, numpy' 2>/dev/null; then
-		py=$p
-		break
-	fi
-done
+pick_python() { # pick_python MODULES CANDIDATES...
+	local mods=$1 p
+	shift
+	for p in "$@"; do
+		if [ -n "$p" ] && "$p" -c "import $mods" 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+py=$(pick_python sklearn,joblib,numpy "${MLSVC_PYTHON:-}" python3 /usr/bin/python3)
+xpy=$(pick_python xgboost,numpy "${MLSVC_XGB_PYTHON:-}" /usr/bin/python3 python3)
+rowpy=${py:-$xpy}
 have_fixtures=""
 if [ -d "$FIXTURES/sklearn" ]; then
 	have_fixtures=1
@@ -38,16 +66,15 @@ if [ -d "$FIXTURES/sklearn" ]; then
 fi
 
 # The rows scikit-learn's timing.json used: uniform(0, 1), 5 features, seed 123.
-if [ -n "$py" ] && [ -n "$have_fixtures" ]; then
-	"$py" -c "
+if [ -n "$rowpy" ]; then
+	"$rowpy" -c "
 import numpy as np, sys
 np.random.RandomState(123).uniform(0, 1, ($ROWS, 5)).astype('<f8').tofile(sys.argv[1])
 " "$tmp/rows.bin"
 	export MLSVC_BENCH_ROWS="$tmp/rows.bin"
-	echo "# rows: numpy RandomState(123).uniform(0,1,($ROWS,5)), shared by Go and scikit-learn"
-else
-	echo "# scikit-learn or fixtures missing: Go timings only (python: ${py:-none}, fixtures: $FIXTURES)"
+	echo "# rows: numpy RandomState(123).uniform(0,1,($ROWS,5)), shared by Go, scikit-learn and XGBoost"
 fi
+echo "# peers: scikit-learn python=${py:-none} fixtures=${have_fixtures:+$FIXTURES}; xgboost python=${xpy:-none}"
 
 "$GO" test -run '^$' -bench '^BenchmarkPredict$' -benchmem -benchtime="$BENCHTIME" -count="$COUNT" ./pkg/model >"$tmp/go.txt" || {
 	cat "$tmp/go.txt"
@@ -72,26 +99,27 @@ END {
 		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
 		med = (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
 		line = sprintf("BENCH %s rows=%d ns_per_row=%.4g allocs_per_op=%s", name, rows, med, allocs[name])
-		if (visits[name] != "") line = line sprintf(" visits_per_row=%d ns_per_visit=%.3f", visits[name], med / visits[name])
+		if (visits[name] != "") line = line sprintf(" visits_per_row=%d ns_per_visit=%.3f visits_per_s=%.3g", visits[name], med / visits[name], visits[name] / med * 1e9)
 		print line
 	}
 }' "$tmp/go.txt" | tee "$tmp/bench.txt"
+
+go_ns() { awk -v n="$1" '$2 == n { sub("ns_per_row=", "", $4); print $4 }' "$tmp/bench.txt"; }
 
 if [ -n "$py" ] && [ -n "$have_fixtures" ]; then
 	for pair in linear_fixture:linear_regression rf_fixture:random_forest; do
 		name=${pair%%:*}
 		file=${pair#*:}
-		go_ns=$(awk -v n="$name" '$2 == n { sub("ns_per_row=", "", $4); print $4 }' "$tmp/bench.txt")
-		"$py" - "$FIXTURES/sklearn/$file.joblib" "$tmp/rows.bin" "$name" "$go_ns" <<'EOF'
+		"$py" - "$FIXTURES/sklearn/$file.joblib" "$tmp/rows.bin" "$name" "$(go_ns "$name")" "$REPEATS" <<'EOF' | tee -a "$tmp/bench.txt"
 import sys, time, warnings
 import joblib, numpy as np
 warnings.simplefilter("ignore")
-model_file, rows_file, name, go_ns = sys.argv[1:5]
+model_file, rows_file, name, go_ns, repeats = sys.argv[1:6]
 est = joblib.load(model_file)
 X = np.fromfile(rows_file, dtype="<f8").reshape(-1, 5)
 est.predict(X[:1000])  # warm up
 times = []
-for _ in range(7):
+for _ in range(int(repeats)):
     t0 = time.perf_counter()
     est.predict(X)
     times.append(time.perf_counter() - t0)
@@ -99,4 +127,75 @@ ns = sorted(times)[len(times) // 2] * 1e9 / len(X)
 print(f"BENCH {name} sklearn_ns_per_row={ns:.4g} speedup={ns / float(go_ns):.2f}")
 EOF
 	done
+fi
+
+# XGBoost peers, trained here on Friedman #1 data (uniform inputs like the
+# benchmark rows), one thread, timed with inplace_predict on the same rows.
+if [ -n "$xpy" ] && [ -n "${MLSVC_BENCH_ROWS:-}" ]; then
+	"$xpy" - "$tmp/rows.bin" "$TRAIN_ROWS" "$REPEATS" <<'EOF' | tee -a "$tmp/bench.txt"
+import sys, time
+import numpy as np, xgboost as xgb
+rows_file, train_rows, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+X = np.fromfile(rows_file, dtype="<f8").reshape(-1, 5)
+rs = np.random.RandomState(0)
+Xt = rs.uniform(0, 1, (train_rows, 5))
+y = 10 * np.sin(np.pi * Xt[:, 0] * Xt[:, 1]) + 20 * (Xt[:, 2] - 0.5) ** 2 + 10 * Xt[:, 3] + 5 * Xt[:, 4] + rs.normal(size=train_rows)
+d = xgb.DMatrix(Xt, label=y)
+one = {"nthread": 1, "tree_method": "hist", "seed": 1}
+models = {
+    # 300 boosting rounds of depth-6 trees: the shape of catboost_300x6.
+    "xgboost_gbdt_300x6": xgb.train(dict(one, max_depth=6, eta=0.1), d, 300),
+    # Random-forest mode: 50 parallel trees of depth 8 in one round, as rf_fixture.
+    "xgboost_rf_50x8": xgb.train(dict(one, max_depth=8, eta=1, num_parallel_tree=50,
+                                      subsample=0.632, colsample_bynode=1.0), d, 1),
+}
+for name, bst in models.items():
+    bst.set_param({"nthread": 1})
+    bst.inplace_predict(X[:1000])  # warm up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        bst.inplace_predict(X)
+        times.append(time.perf_counter() - t0)
+    ns = sorted(times)[len(times) // 2] * 1e9 / len(X)
+    trees = len(bst.get_dump())
+    print(f"BENCH {name} ns_per_row={ns:.4g} trees={trees} xgboost={xgb.__version__} nthread=1")
+EOF
+fi
+
+# Ratios: the peer's ns/row over ours, so > 1 means we are faster.
+ratio() { # ratio NAME OURS PEER_NS GOAL PEER_DESC
+	local name=$1 ours=$2 peer=$3 goal=$4
+	if [ -z "$ours" ] || [ -z "$peer" ]; then
+		echo "RATIO $name=n/a (goal >= $goal; $5 not measured)"
+		missing=1
+		return
+	fi
+	awk -v n="$name" -v o="$ours" -v p="$peer" -v g="$goal" 'BEGIN { r = p / o; printf "RATIO %s=%.2f (goal >= %s)%s\n", n, r, g, (r >= g ? "" : " BELOW GOAL") }'
+}
+field() { awk -v n="$1" -v f="$2=" '$2 == n { for (i = 3; i <= NF; i++) if (index($i, f) == 1) { sub(f, "", $i); print $i } }' "$tmp/bench.txt" | tail -1; }
+missing=""
+{
+	ratio rf_vs_xgboost_rf "$(go_ns rf_fixture)" "$(field xgboost_rf_50x8 ns_per_row)" 3 "XGBoost (python3-xgboost)"
+	ratio catboost_vs_xgboost_gbdt "$(go_ns catboost_300x6)" "$(field xgboost_gbdt_300x6 ns_per_row)" 5 "XGBoost (python3-xgboost)"
+	ratio rf_vs_sklearn "$(go_ns rf_fixture)" "$(field rf_fixture sklearn_ns_per_row)" 5 "scikit-learn (python3-sklearn) or the fixtures"
+} | tee "$tmp/ratio.txt"
+if grep -q 'n/a' "$tmp/ratio.txt" && [ -n "$strict" ]; then
+	echo "bench_models: a peer is missing (CI=true or MLSVC_STRICT=1 requires all)" >&2
+	exit 1
+fi
+if [ -n "$smoke" ]; then
+	for want in rf_fixture catboost_300x6 xgboost_rf_50x8 xgboost_gbdt_300x6; do
+		if ! awk -v n="$want" '$1 == "BENCH" && $2 == n { ok = 1 } END { exit !ok }' "$tmp/bench.txt"; then
+			if [ -n "$strict" ] || [[ $want != xgboost_* ]]; then
+				echo "bench_models --smoke: no BENCH line for $want" >&2
+				exit 1
+			fi
+		fi
+	done
+	test "$(grep -c '^RATIO ' "$tmp/ratio.txt")" -eq 3 || {
+		echo "bench_models --smoke: want 3 RATIO lines" >&2
+		exit 1
+	}
+	echo "bench_models --smoke: ok (timings from one tiny run; goals not asserted)"
 fi
