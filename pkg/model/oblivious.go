@@ -154,7 +154,9 @@ func (ob *oblivious) predict(x []float64, n int, out []float64) {
 		for _, t := range ob.trees {
 			splits := ob.splits[t.splitOff : t.splitOff+t.depth]
 			leaves := ob.leaves[t.leafOff : int(t.leafOff)+1<<t.depth]
-			if t.depth <= 8 {
+			if t.depth == 6 {
+				oblivious6(splits, leaves, bins, acc)
+			} else if t.depth <= 8 {
 				obliviousShallow(splits, leaves, bins, acc)
 			} else {
 				obliviousDeep(splits, leaves, bins, acc)
@@ -167,20 +169,29 @@ func (ob *oblivious) predict(x []float64, n int, out []float64) {
 }
 
 // binarize writes each row's border counts into bins (chunk c of row r at
-// bins[c*stride+r]).
+// bins[c*stride+r]), each with the top bit set: (byte - (k+1)) then has its
+// top bit set exactly when the count is ≥ k+1.
 func (ob *oblivious) binarize(bins []byte, x []float64, rows int) {
 	nf, stride := ob.nf, ob.stride
+	var counts [maxBlock]int32
+	cnt := counts[:rows]
 	for i := range ob.feats {
 		f := &ob.feats[i]
-		for r := range rows {
-			v := float32(x[r*nf+f.col])
-			c := f.nanCount
+		b, nanCount := f.borders, int32(f.nanCount)
+		col := x[f.col:]
+		for r := range cnt {
+			v := float32(col[r*nf])
+			c := nanCount
 			if v == v {
-				c = countBelow(f.borders, v)
+				c = int32(countBelow(b, v))
 			}
-			dst := bins[f.chunk0*stride+r:]
-			for ch := range f.nChunks {
-				dst[ch*stride] = byte(min(max(c-ch*chunkBorders, 0), chunkBorders))
+			cnt[r] = c
+		}
+		for ch := range f.nChunks {
+			dst := bins[(f.chunk0+ch)*stride:][:rows]
+			first := int32(ch * chunkBorders)
+			for r, c := range cnt {
+				dst[r] = 0x80 | byte(min(max(c-first, 0), chunkBorders))
 			}
 		}
 	}
@@ -204,17 +215,22 @@ func countBelow(b []float32, v float32) int {
 	return base
 }
 
-// obliviousShallow adds one tree of depth ≤ 8 to acc, 8 rows per step: one
-// byte of idx per row holds its leaf index. obliviousDeep is the same loop
-// for depths 9 to 16.
+// obliviousShallow adds one tree of depth ≤ 8 to acc, 8 rows per step. Each
+// level shifts idx right by one and puts the level's bits at the top of each
+// row's byte (bins bytes carry the top bit already, see binarize), so after
+// depth levels bit d of the leaf index sits at bit 8-depth+d of the row's byte:
+// one constant shift per level, none per split, and no bit crosses into the
+// next row's byte. obliviousDeep is the same loop for depths 9 to 16.
 func obliviousShallow(splits []obSplit, leaves []float64, bins []byte, acc []float64) {
 	mask := uint64(len(leaves) - 1)
+	align := uint(8 - len(splits))
 	for g := 0; g+8 <= len(acc); g += 8 {
 		var idx uint64
 		for _, s := range splits {
 			w := binary.LittleEndian.Uint64(bins[int(s.off)+g:])
-			idx |= (((w | swarHigh) - s.k) & swarHigh) >> s.shift
+			idx = idx>>1 | (w-s.k)&swarHigh
 		}
+		idx >>= align
 		a := acc[g : g+8 : g+8]
 		a[0] += leaves[idx&mask]
 		a[1] += leaves[(idx>>8)&mask]
@@ -227,6 +243,32 @@ func obliviousShallow(splits []obSplit, leaves []float64, bins []byte, acc []flo
 	}
 }
 
+// oblivious6 is obliviousShallow unrolled for depth 6 (CatBoost's default).
+func oblivious6(splits []obSplit, leaves []float64, bins []byte, acc []float64) {
+	splits = splits[:6]
+	leaves = leaves[:64]
+	k0, k1, k2, k3, k4, k5 := splits[0].k, splits[1].k, splits[2].k, splits[3].k, splits[4].k, splits[5].k
+	o0, o1, o2, o3, o4, o5 := int(splits[0].off), int(splits[1].off), int(splits[2].off), int(splits[3].off), int(splits[4].off), int(splits[5].off)
+	for g := 0; g+8 <= len(acc); g += 8 {
+		idx := (binary.LittleEndian.Uint64(bins[o0+g:]) - k0) & swarHigh
+		idx = idx>>1 | (binary.LittleEndian.Uint64(bins[o1+g:])-k1)&swarHigh
+		idx = idx>>1 | (binary.LittleEndian.Uint64(bins[o2+g:])-k2)&swarHigh
+		idx = idx>>1 | (binary.LittleEndian.Uint64(bins[o3+g:])-k3)&swarHigh
+		idx = idx>>1 | (binary.LittleEndian.Uint64(bins[o4+g:])-k4)&swarHigh
+		idx = idx>>1 | (binary.LittleEndian.Uint64(bins[o5+g:])-k5)&swarHigh
+		idx >>= 2
+		a := acc[g : g+8 : g+8]
+		a[0] += leaves[idx&63]
+		a[1] += leaves[(idx>>8)&63]
+		a[2] += leaves[(idx>>16)&63]
+		a[3] += leaves[(idx>>24)&63]
+		a[4] += leaves[(idx>>32)&63]
+		a[5] += leaves[(idx>>40)&63]
+		a[6] += leaves[(idx>>48)&63]
+		a[7] += leaves[(idx>>56)&63]
+	}
+}
+
 // obliviousDeep is obliviousShallow for trees deeper than 8 levels: levels 8
 // and up go to a second word, hi, whose byte i is the high byte of row i's
 // leaf index.
@@ -236,11 +278,11 @@ func obliviousDeep(splits []obSplit, leaves []float64, bins []byte, acc []float6
 		var lo, hi uint64
 		for _, s := range splits[:8] {
 			w := binary.LittleEndian.Uint64(bins[int(s.off)+g:])
-			lo |= (((w | swarHigh) - s.k) & swarHigh) >> s.shift
+			lo |= ((w - s.k) & swarHigh) >> s.shift
 		}
 		for _, s := range splits[8:] {
 			w := binary.LittleEndian.Uint64(bins[int(s.off)+g:])
-			hi |= (((w | swarHigh) - s.k) & swarHigh) >> s.shift
+			hi |= ((w - s.k) & swarHigh) >> s.shift
 		}
 		a := acc[g : g+8 : g+8]
 		for i := range a {
