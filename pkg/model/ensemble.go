@@ -298,6 +298,8 @@ func floorFloat32(t float64) float32 {
 	return f
 }
 
+// predict's block loop is also xgbEnsemble.predict's (xgboost.go), which
+// sums in float32 as XGBoost does.
 func (e *ensemble) predict(x []float64, n int, out []float64) {
 	nf, stride := e.nf, e.stride
 	var stackBuf [scratchFloats]float32

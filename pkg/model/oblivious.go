@@ -220,7 +220,8 @@ func countBelow(b []float32, v float32) int {
 // row's byte (bins bytes carry the top bit already, see binarize), so after
 // depth levels bit d of the leaf index sits at bit 8-depth+d of the row's byte:
 // one constant shift per level, none per split, and no bit crosses into the
-// next row's byte. obliviousDeep is the same loop for depths 9 to 16.
+// next row's byte. obliviousDeep is the same loop for depths 9 to 16, and
+// walkComplete in ensemble.go the counterpart for scikit-learn trees.
 func obliviousShallow(splits []obSplit, leaves []float64, bins []byte, acc []float64) {
 	mask := uint64(len(leaves) - 1)
 	align := uint(8 - len(splits))

@@ -265,6 +265,8 @@ func (e *xgbEnsemble) addTree(t *xgbTree) error {
 	return nil
 }
 
+// predict has ensemble.predict's block loop (ensemble.go), with XGBoost's
+// float32 sums and transform instead of float64 sums.
 func (e *xgbEnsemble) predict(x []float64, n int, out []float64) {
 	nf, stride := e.nf, e.stride
 	var stackBuf [scratchFloats]float32

@@ -9,6 +9,32 @@ import (
 	"testing"
 )
 
+// xgboostJSON is a minimal XGBoost JSON model: one stump on f1, NaN to the left.
+const xgboostJSON = `{"learner":{"feature_names":[],"gradient_booster":{"name":"gbtree","model":{"trees":[
+	{"left_children":[1,-1,-1],"right_children":[2,-1,-1],"split_indices":[1,0,0],"split_conditions":[0.5,-1.5,2.25],
+	"default_left":[1,0,0],"split_type":[0,0,0],"categories_nodes":[],"tree_param":{"size_leaf_vector":"0"}}]}},
+	"learner_model_param":{"base_score":"5E-1","num_class":"0","num_feature":"2","num_target":"1"},
+	"objective":{"name":"binary:logistic"}},"version":[1,7,4]}`
+
+func TestXGBoostStump(t *testing.T) {
+	m := mustParse(t, []byte(xgboostJSON))
+	if got := strings.Join(m.Features(), ","); got != "f0,f1" {
+		t.Errorf("Features() = %s, want f0,f1", got)
+	}
+	for _, tc := range []struct {
+		x1   float64
+		want float32 // sigmoid(0 + leaf): base_score 0.5 is margin 0
+	}{
+		{0.25, 1 / (1 + float32(math.Exp(1.5)))},
+		{0.5, 1 / (1 + float32(math.Exp(-2.25)))}, // x < 0.5 is false: right
+		{math.NaN(), 1 / (1 + float32(math.Exp(1.5)))},
+	} {
+		if got := predictOne(m, 0, tc.x1); got != float64(tc.want) {
+			t.Errorf("f1=%v: got %v, want %v", tc.x1, got, tc.want)
+		}
+	}
+}
+
 // TestXGBoostFixtures compares Predict with Booster.predict of XGBoost 1.7.4
 // on the models testdata/xgboost_fixtures.py trained: a regression and a
 // binary:logistic classifier, with NaN inputs (default directions) and rows
