@@ -158,8 +158,9 @@ for name, bst in models.items():
         bst.inplace_predict(X)
         times.append(time.perf_counter() - t0)
     ns = sorted(times)[len(times) // 2] * 1e9 / len(X)
-    trees = len(bst.get_dump())
-    print(f"BENCH {name} ns_per_row={ns:.4g} trees={trees} xgboost={xgb.__version__} nthread=1")
+    dump = bst.get_dump()
+    leaves = sum(t.count("leaf=") for t in dump) / len(dump)
+    print(f"BENCH {name} ns_per_row={ns:.4g} trees={len(dump)} leaves_per_tree={leaves:.1f} xgboost={xgb.__version__} nthread=1")
 EOF
 fi
 
