@@ -20,12 +20,12 @@ import (
 // Counts are stored as bytes, one per row, so that one 64-bit word holds the
 // same column for 8 consecutive rows. A column with more than 127 borders is
 // cut into chunks of 127 (each its own byte: the count of that chunk's borders
-// below v), so every byte is at most 127. Then for a split on local border k,
-// ((w | 0x80…80) - (k+1)·0x01…01) & 0x80…80 has the top bit of byte i set
-// exactly when row i's count is ≥ k+1, with no borrow between bytes: one
-// split for 8 rows in three operations (SWAR). Bit d of a tree's leaf index is
-// that top bit shifted down by 7-d; depth ≤ 8 fits in a byte per row, deeper
-// trees use a second word for levels 8 to 15.
+// below v), so every count is at most 127, and the byte stored is 0x80 | count.
+// Then for a split on local border k, (w - (k+1)·0x01…01) & 0x80…80 has the top
+// bit of byte i set exactly when row i's count is ≥ k+1, with no borrow between
+// bytes: one split for 8 rows in two operations (SWAR). Those top bits become
+// bit d of the trees' leaf indices (see obliviousShallow); depth ≤ 8 fits in a
+// byte per row, deeper trees use a second word for levels 8 to 15.
 
 // chunkBorders is the number of borders one binarized byte covers.
 const chunkBorders = 127
@@ -80,8 +80,8 @@ type obTree struct {
 	splitOff, depth, leafOff int32
 }
 
-// obSplit is one level of a tree: top bit of byte i of
-// ((word | swarHigh) - k) & swarHigh is row i's bit, shifted down by shift.
+// obSplit is one level of a tree: the top bit of byte i of
+// (word - k) & swarHigh is row i's bit (obliviousDeep shifts it down by shift).
 type obSplit struct {
 	k     uint64 // (local border index + 1) in every byte
 	off   int32  // chunk · stride: where the chunk's bytes start in a block
