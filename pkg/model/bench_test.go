@@ -13,7 +13,8 @@ import (
 const benchRows = 100_000
 
 // BenchmarkPredict times Predict on 100,000 rows per operation, for the
-// reference fixtures and the published models. tools/bench_models.sh runs it
+// reference fixtures and the published models, in wall time (ns/row) and in
+// process CPU time (cpu-ns/row). tools/bench_models.sh runs it
 // (with MLSVC_BENCH_ROWS: the float64 rows scikit-learn is timed on) and prints
 // BENCH lines next to scikit-learn's own time.
 func BenchmarkPredict(b *testing.B) {
@@ -49,11 +50,16 @@ func BenchmarkPredict(b *testing.B) {
 			out := make([]float64, benchRows)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for b.Loop() {
 				m.Predict(x, benchRows, out)
 			}
+			cpu := processCPU() - cpu0
 			nsPerRow := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / benchRows
 			b.ReportMetric(nsPerRow, "ns/row")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/benchRows, "cpu-ns/row")
+			}
 			if v := m.nodeVisitsPerRow(); v > 0 {
 				b.ReportMetric(v, "visits/row")
 			}
