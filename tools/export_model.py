@@ -17,6 +17,17 @@ tree ensembles bit for bit, linear models to float rounding.
 Loading a .joblib file runs Python code from that file (pickle): export only
 models you trust.
 
+CatBoost and XGBoost models need no export: the service reads their own JSON.
+  CatBoost: model.save_model("m.json", format="json") (oblivious trees, float
+            features).
+  XGBoost:  booster.save_model("m.json") (or XGBRegressor/XGBClassifier
+            .get_booster().save_model("m.json")); the file name must end in
+            .json. Booster "gbtree", objective reg:squarederror or
+            binary:logistic, numerical features; feature names come from the
+            model (DMatrix feature_names or a pandas DataFrame's columns) or
+            are f0, f1, ... Predictions equal XGBoost's Booster.predict
+            (float32) bit for bit; binary:logistic predicts the probability.
+
 Needs scikit-learn and joblib (Debian: apt-get install python3-sklearn
 python3-joblib). If the python3 found first on PATH lacks them (a pyenv or venv
 Python), the script re-runs itself with /usr/bin/python3.

@@ -13,7 +13,8 @@ import (
 const benchRows = 100_000
 
 // BenchmarkPredict times Predict on 100,000 rows per operation, for the
-// reference fixtures and the published models. tools/bench_models.sh runs it
+// reference fixtures and the published models, in wall time (ns/row) and in
+// process CPU time (cpu-ns/row). tools/bench_models.sh runs it
 // (with MLSVC_BENCH_ROWS: the float64 rows scikit-learn is timed on) and prints
 // BENCH lines next to scikit-learn's own time.
 func BenchmarkPredict(b *testing.B) {
@@ -34,6 +35,11 @@ func BenchmarkPredict(b *testing.B) {
 		}, func() []float64 {
 			return benchInputs(b, 8, false, func(r *rand.Rand, _ int) float64 { return r.NormFloat64() })
 		}},
+		// The shape of XGBoost's GBDT peer in tools/bench_models.sh: 300
+		// oblivious trees of depth 6 on the same 5 uniform features.
+		{"catboost_300x6", func(b *testing.B) *Model {
+			return mustParse(b, synthCatBoost{trees: 300, depth: 6, features: 5, borders: 254, seed: 1}.json(b))
+		}, func() []float64 { return uniform }},
 		{"lr", publishedModel("lr.json"), publishedInputs(b)},
 		{"rf", publishedModel("rf.json"), publishedInputs(b)},
 		{"cb", publishedModel("cb.json"), publishedInputs(b)},
@@ -44,11 +50,16 @@ func BenchmarkPredict(b *testing.B) {
 			out := make([]float64, benchRows)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for b.Loop() {
 				m.Predict(x, benchRows, out)
 			}
+			cpu := processCPU() - cpu0
 			nsPerRow := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / benchRows
 			b.ReportMetric(nsPerRow, "ns/row")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/benchRows, "cpu-ns/row")
+			}
 			if v := m.nodeVisitsPerRow(); v > 0 {
 				b.ReportMetric(v, "visits/row")
 			}

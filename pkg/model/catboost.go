@@ -168,28 +168,6 @@ func (s *scalar) UnmarshalJSON(raw []byte) error {
 
 var catboostVersion = regexp.MustCompile(`tags/v([0-9][0-9A-Za-z.\-]*)`)
 
-// oblivious evaluates CatBoost symmetric trees: at depth d every node of a tree
-// tests the same split, and bit d of the leaf index is float32(x) > border.
-type oblivious struct {
-	nf      int
-	nanFill []float32 // per input column: the value NaN is replaced with
-	trees   []cbRef
-	splits  []cbSplitC
-	leaves  []float64
-	scale   float64
-	bias    float64
-	stride  int // rows per block (see block.go)
-}
-
-type cbRef struct {
-	splitOff, depth, leafOff int32
-}
-
-type cbSplitC struct {
-	border float32
-	off    int32 // feature column · stride: where the column starts in a block
-}
-
 func parseCatBoost(data []byte) (*Model, error) {
 	var f cbFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -225,7 +203,7 @@ func parseCatBoost(data []byte) (*Model, error) {
 	sort.SliceStable(order, func(a, b int) bool { return flat(order[a]) < flat(order[b]) })
 	nf := len(ffs)
 	names := make([]string, nf)
-	nanFill := make([]float32, nf)
+	nanTrue := make([]bool, nf)
 	colOf := make(map[int]int32, nf) // float_feature_index -> input column
 	seen := make(map[string]bool, nf)
 	for col, i := range order {
@@ -249,29 +227,28 @@ func parseCatBoost(data []byte) (*Model, error) {
 		names[col] = name
 		switch ff.NanValueTreatment {
 		case "AsTrue":
-			nanFill[col] = float32(math.Inf(1)) // greater than every border: bit 1
-		case "AsFalse", "AsIs", "":
-			nanFill[col] = float32(math.Inf(-1)) // no border is below it: bit 0
+			nanTrue[col] = true
+		case "AsFalse", "AsIs", "": // AsIs: NaN > border is false
 		default:
 			return nil, fmt.Errorf("CatBoost model: float_features[%d]: unknown nan_value_treatment %q", i, truncate(ff.NanValueTreatment))
 		}
 	}
 
-	ob := &oblivious{nf: nf, nanFill: nanFill, scale: 1, stride: blockStride(nf)}
+	spec := obliviousSpec{nf: nf, nanTrue: nanTrue, scale: 1}
 	if sb := f.ScaleAndBias; sb != nil {
 		if !finite(sb.scale) || !finite(sb.bias) {
 			return nil, errors.New("CatBoost model: scale_and_bias must be finite")
 		}
-		ob.scale, ob.bias = sb.scale, sb.bias
+		spec.scale, spec.bias = sb.scale, sb.bias
 	}
 	nLeaves, nSplits := 0, 0
 	for _, t := range f.ObliviousTrees {
 		nLeaves += len(t.LeafValues)
 		nSplits += len(t.Splits)
 	}
-	ob.trees = make([]cbRef, 0, len(f.ObliviousTrees))
-	ob.splits = make([]cbSplitC, 0, nSplits)
-	ob.leaves = make([]float64, 0, nLeaves)
+	spec.depths = make([]int, 0, len(f.ObliviousTrees))
+	spec.splits = make([]obliviousSplit, 0, nSplits)
+	spec.leaves = make([]float64, 0, nLeaves)
 	for ti := range f.ObliviousTrees {
 		t := &f.ObliviousTrees[ti]
 		depth := len(t.Splits)
@@ -282,7 +259,6 @@ func parseCatBoost(data []byte) (*Model, error) {
 			}
 			return nil, fmt.Errorf("CatBoost model: tree %d has %d leaf values, depth %d needs %d", ti, len(t.LeafValues), depth, 1<<depth)
 		}
-		ref := cbRef{splitOff: int32(len(ob.splits)), depth: int32(depth), leafOff: int32(len(ob.leaves))}
 		for si, s := range t.Splits {
 			if s.SplitType != "FloatFeature" {
 				return nil, fmt.Errorf("unsupported CatBoost model: tree %d split %d has split_type %q; only FloatFeature splits are supported",
@@ -299,15 +275,15 @@ func parseCatBoost(data []byte) (*Model, error) {
 			if !finite(b) || math.Abs(b) > math.MaxFloat32 {
 				return nil, fmt.Errorf("CatBoost model: tree %d split %d has border %v outside float32 range", ti, si, b)
 			}
-			ob.splits = append(ob.splits, cbSplitC{border: float32(b), off: col * int32(ob.stride)})
+			spec.splits = append(spec.splits, obliviousSplit{col: col, border: float32(b)})
 		}
 		for _, v := range t.LeafValues {
 			if !finite(v) {
 				return nil, fmt.Errorf("CatBoost model: tree %d has a non-finite leaf value", ti)
 			}
 		}
-		ob.leaves = append(ob.leaves, t.LeafValues...)
-		ob.trees = append(ob.trees, ref)
+		spec.leaves = append(spec.leaves, t.LeafValues...)
+		spec.depths = append(spec.depths, depth)
 		*t = cbTree{} // only the compiled form is kept
 	}
 
@@ -339,59 +315,5 @@ func parseCatBoost(data []byte) (*Model, error) {
 	if info.Quality != nil {
 		info.Quality.Metric = clip(info.Quality.Metric)
 	}
-	return &Model{info: info, features: names, eval: ob}, nil
-}
-
-func (ob *oblivious) predict(x []float64, n int, out []float64) {
-	nf, stride := ob.nf, ob.stride
-	var stackBuf [scratchFloats]float32
-	var accBuf [maxBlock]float64
-	var idxBuf [maxBlock]uint32
-	buf := stackBuf[:]
-	if nf*stride > scratchFloats {
-		buf = make([]float32, nf*stride)
-	}
-	for start := 0; start < n; start += stride {
-		rows := min(stride, n-start)
-		loadBlock(buf, x[start*nf:], nf, stride, rows, ob.nanFill)
-		acc := accBuf[:rows]
-		clear(acc)
-		ix := idxBuf[:rows]
-		for _, t := range ob.trees {
-			splits := ob.splits[t.splitOff : t.splitOff+t.depth]
-			leaves := ob.leaves[t.leafOff : int(t.leafOff)+1<<t.depth]
-			obliviousTree(splits, leaves, buf, ix, acc)
-		}
-		for i, s := range acc {
-			out[start+i] = float64(ob.scale*s) + ob.bias
-		}
-	}
-}
-
-// obliviousTree adds one tree's output to acc for each row of the block. All
-// rows test the same split at a level, so each level is a pass over one
-// contiguous column of the block, setting bit d of every row's leaf index;
-// two levels per pass halve the passes over ix.
-func obliviousTree(splits []cbSplitC, leaves []float64, xT []float32, ix []uint32, acc []float64) {
-	clear(ix)
-	d := 0
-	for ; d+2 <= len(splits); d += 2 {
-		s0, s1 := splits[d], splits[d+1]
-		c0 := xT[s0.off:][:len(ix)]
-		c1 := xT[s1.off:][:len(ix)]
-		for r := range ix {
-			ix[r] |= (right(c0[r], s0.border) | right(c1[r], s1.border)<<1) << d
-		}
-	}
-	if d < len(splits) {
-		s := splits[d]
-		c := xT[s.off:][:len(ix)]
-		for r := range ix {
-			ix[r] |= right(c[r], s.border) << d
-		}
-	}
-	mask := uint32(len(leaves) - 1)
-	for r, i := range ix {
-		acc[r] += leaves[i&mask]
-	}
+	return &Model{info: info, features: names, eval: newOblivious(&spec)}, nil
 }

@@ -59,8 +59,7 @@ func (ts *skTrees) UnmarshalJSON(raw []byte) error {
 type ensemble struct {
 	nf      int
 	trees   []treeRef
-	cthr    []float32 // complete layout, all trees: node thresholds
-	coff    []uint32  // complete layout, all trees: node feature·stride
+	cnodes  []cnode   // complete layout, all trees
 	gnodes  []gnode   // generic-layout nodes, all trees
 	leaves  []float64 // leaf values (boosting: already × learning_rate)
 	base    float64   // starting value of the sum: 0 or the boosting init
@@ -72,8 +71,15 @@ type ensemble struct {
 
 type treeRef struct {
 	depth   int32 // complete layout: depth; generic layout: -1
-	nodeOff int32 // complete: first node in cthr/coff; generic: root gnode
+	nodeOff int32 // complete: first node in cnodes; generic: root gnode
 	leafOff int32 // complete: first leaf of the 2^depth leaves
+}
+
+// cnode is a complete-layout split: threshold and feature·stride side by
+// side, so a step loads one 8-byte node.
+type cnode struct {
+	thr float32
+	off uint32
 }
 
 // A node's off is feature·stride: where the feature's column starts in a block.
@@ -147,7 +153,7 @@ func buildEnsemble(f *treeFile, nf, completeDepth int) (*ensemble, error) {
 		}
 	}
 	e.trees = make([]treeRef, 0, len(f.Trees))
-	e.cthr, e.coff = make([]float32, 0, nodes), make([]uint32, 0, nodes)
+	e.cnodes = make([]cnode, 0, nodes)
 	e.gnodes = make([]gnode, 0, generic)
 	e.leaves = make([]float64, 0, leaves)
 	scale := 1.0
@@ -226,11 +232,10 @@ func validateTree(t *skTree, nf int) (int, error) {
 // addComplete appends t padded to a complete tree of the given depth (see walkComplete).
 func (e *ensemble) addComplete(t *skTree, depth int, scale float64) {
 	n := 1 << depth // nodes 1..n-1, leaves n..2n-1 (as positions)
-	ref := treeRef{depth: int32(depth), nodeOff: int32(len(e.cthr)), leafOff: int32(len(e.leaves))}
-	e.cthr = append(e.cthr, make([]float32, n)...)
-	e.coff = append(e.coff, make([]uint32, n)...)
+	ref := treeRef{depth: int32(depth), nodeOff: int32(len(e.cnodes)), leafOff: int32(len(e.leaves))}
+	e.cnodes = append(e.cnodes, make([]cnode, n)...)
 	e.leaves = append(e.leaves, make([]float64, n)...)
-	thr, off := e.cthr[ref.nodeOff:], e.coff[ref.nodeOff:]
+	nodes := e.cnodes[ref.nodeOff:]
 	leaves := e.leaves[ref.leafOff:]
 	// Walk positions of the complete tree; orig maps each to the original node.
 	// A leaf above full depth fills its whole subtree; its dummy splits
@@ -247,10 +252,9 @@ func (e *ensemble) addComplete(t *skTree, depth int, scale float64) {
 		o := it.orig
 		l, r := o, o
 		if t.ChildrenLeft[o] == -1 {
-			thr[it.pos] = float32(math.Inf(1))
+			nodes[it.pos].thr = float32(math.Inf(1))
 		} else {
-			thr[it.pos] = floorFloat32(t.Threshold[o])
-			off[it.pos] = uint32(t.Feature[o]) * uint32(e.stride)
+			nodes[it.pos] = cnode{thr: floorFloat32(t.Threshold[o]), off: uint32(t.Feature[o]) * uint32(e.stride)}
 			l, r = t.ChildrenLeft[o], t.ChildrenRight[o]
 		}
 		stack = append(stack, item{2 * it.pos, l}, item{2*it.pos + 1, r})
@@ -294,11 +298,12 @@ func floorFloat32(t float64) float32 {
 	return f
 }
 
+// predict's block loop is also xgbEnsemble.predict's (xgboost.go), which
+// sums in float32 as XGBoost does.
 func (e *ensemble) predict(x []float64, n int, out []float64) {
 	nf, stride := e.nf, e.stride
 	var stackBuf [scratchFloats]float32
 	var accBuf [maxBlock]float64
-	var idxBuf [maxBlock]uint32
 	buf := stackBuf[:]
 	if nf*stride > scratchFloats {
 		buf = make([]float32, nf*stride)
@@ -313,10 +318,9 @@ func (e *ensemble) predict(x []float64, n int, out []float64) {
 		for _, t := range e.trees {
 			if t.depth >= 0 {
 				d := int(t.depth)
-				thr := e.cthr[t.nodeOff : int(t.nodeOff)+1<<d]
-				off := e.coff[t.nodeOff : int(t.nodeOff)+1<<d]
+				nodes := e.cnodes[t.nodeOff : int(t.nodeOff)+1<<d]
 				leaves := e.leaves[t.leafOff : int(t.leafOff)+1<<d]
-				walkComplete(thr, off, leaves, d, &stackBuf, &idxBuf, acc)
+				walkComplete(nodes, leaves, d, &stackBuf, acc)
 			} else {
 				e.walkGeneric(t.nodeOff, buf, acc)
 			}
@@ -333,41 +337,56 @@ func (e *ensemble) predict(x []float64, n int, out []float64) {
 }
 
 // walkComplete adds one complete-layout tree's output to acc for each row of
-// the block. It walks all rows one level at a time, four rows per step: the
-// rows' steps are independent, so the CPU overlaps many of them instead of
-// waiting on each row's chain of load, compare and index.
+// the block. Eight rows go down the tree together, their node indices in
+// registers: the rows' steps are independent, so the CPU overlaps eight
+// chains of load, compare and index instead of waiting on each in turn.
+// (obliviousShallow in oblivious.go is the oblivious-tree counterpart.)
 //
 // Nodes are numbered from 1 (the root) with children 2i and 2i+1; slot 0 is
-// unused, so len(thr) = 2^depth and after depth steps i - 2^depth is the leaf.
-// Masking with len(thr)-1 and scratchFloats-1 changes no index (they are in
-// range by construction) but lets the compiler drop most bounds checks.
-func walkComplete(thr []float32, off []uint32, leaves []float64, depth int, xT *[scratchFloats]float32, idx *[maxBlock]uint32, acc []float64) {
-	const xMask = scratchFloats - 1
-	nMask := len(thr) - 1
-	off = off[:len(thr)]
-	ix := idx[:len(acc)]
-	for r := range ix {
-		ix[r] = 1
-	}
-	for range depth {
-		r := 0
-		for ; r+4 <= len(ix); r += 4 {
-			q := ix[r : r+4 : r+4]
-			i0, i1, i2, i3 := int(q[0])&nMask, int(q[1])&nMask, int(q[2])&nMask, int(q[3])&nMask
-			q[0] = 2*q[0] + right(xT[(int(off[i0])+r)&xMask], thr[i0])
-			q[1] = 2*q[1] + right(xT[(int(off[i1])+r+1)&xMask], thr[i1])
-			q[2] = 2*q[2] + right(xT[(int(off[i2])+r+2)&xMask], thr[i2])
-			q[3] = 2*q[3] + right(xT[(int(off[i3])+r+3)&xMask], thr[i3])
+// unused, so len(nodes) = 2^depth and after depth steps i - 2^depth is the
+// leaf. Masking with len(nodes)-1 changes no index (they are in range by
+// construction) but lets the compiler drop bounds checks.
+func walkComplete(nodes []cnode, leaves []float64, depth int, xT *[scratchFloats]float32, acc []float64) {
+	nMask := uint(len(nodes) - 1)
+	leaves = leaves[:len(nodes)]
+	r := 0
+	for ; r+8 <= len(acc); r += 8 {
+		x := xT[r:]
+		i0, i1, i2, i3, i4, i5, i6, i7 := uint(1), uint(1), uint(1), uint(1), uint(1), uint(1), uint(1), uint(1)
+		for range depth {
+			i0 = step(nodes[i0&nMask], x, 0, i0)
+			i1 = step(nodes[i1&nMask], x, 1, i1)
+			i2 = step(nodes[i2&nMask], x, 2, i2)
+			i3 = step(nodes[i3&nMask], x, 3, i3)
+			i4 = step(nodes[i4&nMask], x, 4, i4)
+			i5 = step(nodes[i5&nMask], x, 5, i5)
+			i6 = step(nodes[i6&nMask], x, 6, i6)
+			i7 = step(nodes[i7&nMask], x, 7, i7)
 		}
-		for ; r < len(ix); r++ {
-			i := int(ix[r]) & nMask
-			ix[r] = 2*ix[r] + right(xT[(int(off[i])+r)&xMask], thr[i])
+		a := acc[r : r+8 : r+8]
+		a[0] += leaves[i0&nMask]
+		a[1] += leaves[i1&nMask]
+		a[2] += leaves[i2&nMask]
+		a[3] += leaves[i3&nMask]
+		a[4] += leaves[i4&nMask]
+		a[5] += leaves[i5&nMask]
+		a[6] += leaves[i6&nMask]
+		a[7] += leaves[i7&nMask]
+	}
+	for ; r < len(acc); r++ {
+		x := xT[r:]
+		i := uint(1)
+		for range depth {
+			i = step(nodes[i&nMask], x, 0, i)
 		}
+		acc[r] += leaves[i&nMask]
 	}
-	first := uint32(len(thr))
-	for r, i := range ix {
-		acc[r] += leaves[i-first]
-	}
+}
+
+// step is one level for row j of x at node nd (reached as index i): the
+// child's index, 2i or 2i+1.
+func step(nd cnode, x []float32, j int, i uint) uint {
+	return 2*i + uint(right(x[int(nd.off)+j], nd.thr))
 }
 
 // right is 1 when a split sends x to the right child. The block holds no NaN

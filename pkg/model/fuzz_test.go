@@ -11,7 +11,10 @@ import (
 
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
-		linearJSON, treeJSON, boostJSON, catboostJSON,
+		linearJSON, treeJSON, boostJSON, catboostJSON, xgboostJSON,
+		strings.Replace(xgboostJSON, `"default_left":[1,0,0]`, `"default_left":[1,0]`, 1),
+		strings.Replace(xgboostJSON, `"right_children":[2,-1,-1]`, `"right_children":[1,-1,-1]`, 1),
+		strings.Replace(xgboostJSON, `binary:logistic`, `reg:squarederror`, 1),
 		`{}`, `[]`, `null`, `{"format":"linear"}`, `{"format":"tree_ensemble","format_version":1}`,
 		`{"oblivious_trees":[]}`, `{"features_info":{}}`, `{"trees":[]}`,
 		strings.Replace(treeJSON, `"children_right":[2,-1,4,-1,-1]`, `"children_right":[2,-1,0,-1,-1]`, 1),

@@ -8,11 +8,14 @@
 //     DecisionTreeRegressor, RandomForestRegressor, ExtraTreesRegressor,
 //     GradientBoostingRegressor), written by tools/export_model.py;
 //   - CatBoost's own JSON export (save_model(path, format="json")) with
-//     oblivious (symmetric) trees over float features, read as is.
+//     oblivious (symmetric) trees over float features, read as is;
+//   - XGBoost's own JSON model (Booster.save_model("m.json")) with a gbtree
+//     booster and objective reg:squarederror or binary:logistic, read as is.
 //
 // Predictions reproduce the training library: tree ensembles bit for bit
-// (inputs are cast to float32 before comparison, as scikit-learn and CatBoost
-// do), linear models to float rounding. A malformed or hostile file is an
+// (inputs are cast to float32 before comparison, as scikit-learn, CatBoost and
+// XGBoost do; XGBoost's float32 sums and sigmoid are reproduced), linear models
+// to float rounding. A malformed or hostile file is an
 // error, never a panic: sizes are bounded and tree structure is validated
 // before a Model exists.
 package model
@@ -42,6 +45,7 @@ const (
 	FormatLinear       = "linear"
 	FormatTreeEnsemble = "tree_ensemble"
 	FormatCatBoost     = "catboost_json"
+	FormatXGBoost      = "xgboost_json"
 )
 
 // Model is a loaded, validated model. It is immutable and safe for concurrent use.
@@ -107,6 +111,7 @@ type header struct {
 	ObliviousTree present `json:"oblivious_trees"`
 	Trees         present `json:"trees"`
 	FeaturesInfo  present `json:"features_info"`
+	Learner       present `json:"learner"`
 }
 
 // present records that a JSON key exists without keeping (or copying) its value.
@@ -115,8 +120,9 @@ type present bool
 func (p *present) UnmarshalJSON([]byte) error { *p = true; return nil }
 
 // Parse reads a model file: an mlsvc envelope ({"format": ..., "format_version": ...,
-// "feature_names": [...], ...}) or a CatBoost JSON export, detected by its
-// "oblivious_trees"/"features_info" keys.
+// "feature_names": [...], ...}), a CatBoost JSON export, detected by its
+// "oblivious_trees"/"features_info" keys, or an XGBoost JSON model, detected by
+// its top-level "learner" key.
 func Parse(data []byte) (*Model, error) {
 	if len(data) > MaxModelSize {
 		return nil, fmt.Errorf("model file is %d bytes, the limit is %d", len(data), MaxModelSize)
@@ -128,13 +134,15 @@ func Parse(data []byte) (*Model, error) {
 	switch {
 	case h.Format != nil:
 		return parseEnvelope(data, *h.Format)
+	case bool(h.Learner):
+		return parseXGBoost(data)
 	case bool(h.Trees && !h.ObliviousTree):
 		return nil, errors.New("unsupported CatBoost model: non-symmetric trees (\"trees\", grow_policy Depthwise or Lossguide); " +
 			"only oblivious trees are supported: retrain with grow_policy=\"SymmetricTree\"")
 	case bool(h.ObliviousTree || h.FeaturesInfo):
 		return parseCatBoost(data)
 	default:
-		return nil, errors.New("unknown model file: no \"format\" field (mlsvc envelope) and no \"oblivious_trees\" (CatBoost JSON)")
+		return nil, errors.New("unknown model file: no \"format\" field (mlsvc envelope) and no \"oblivious_trees\" (CatBoost JSON), no \"learner\" (XGBoost JSON)")
 	}
 }
 
@@ -187,7 +195,7 @@ func parseEnvelope(data []byte, format string) (*Model, error) {
 		}
 		eval = ens
 	default:
-		return nil, fmt.Errorf("unknown model format %q (supported: %q, %q, or a CatBoost JSON export)",
+		return nil, fmt.Errorf("unknown model format %q (supported: %q, %q, or a CatBoost or XGBoost JSON model)",
 			truncate(format), FormatLinear, FormatTreeEnsemble)
 	}
 	return &Model{

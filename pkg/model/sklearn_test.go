@@ -36,7 +36,7 @@ func TestSklearnForestFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ens.cthr) != 0 {
+	if len(ens.cnodes) != 0 {
 		t.Fatal("completeDepth -1 still built complete trees")
 	}
 	generic := &Model{features: f.FeatureNames, eval: ens}
@@ -61,6 +61,21 @@ func checkExact(t *testing.T, m *Model, name string, rows [][]float64, want []fl
 		t.Fatalf("%s: no reference predictions", name)
 	}
 	t.Logf("%s: %d/%d rows bit-identical", name, len(want)-bad, len(want))
+	// In calls of a few rows, the kernels' tails (rows left after the groups
+	// of 8) must give the same bits.
+	nf := len(m.Features())
+	x := flatten(rows)
+	for _, chunk := range []int{1, 3, 13} {
+		for start := 0; start < len(rows); start += chunk {
+			n := min(chunk, len(rows)-start)
+			m.Predict(x[start*nf:], n, got[start:])
+		}
+		for i := range want {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%s, %d rows per call: row %d: got %v, want %v (sklearn)", name, chunk, i, got[i], want[i])
+			}
+		}
+	}
 }
 
 // checkRelative requires |got-want| <= tol·max(|want|, 1e-300) and logs the largest error.
