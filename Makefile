@@ -11,7 +11,7 @@ run:
 # inside DynamoDB Local's loopback-only network namespace with the Lambda
 # runtime emulator, so the AWS adapters and the real bootstraps are tested
 # too; without them those suites skip with a message (and fail under CI=true).
-test: lint test-go test-node test-e2e
+test: lint test-go test-node test-e2e bench-models-smoke
 
 test-go:
 	@if command -v java >/dev/null && command -v node >/dev/null; then \

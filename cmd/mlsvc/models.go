@@ -25,7 +25,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	name := fs.String("name", "", "display name (required)")
 	cost := fs.String("cost", "", "price per prediction, e.g. 12.50 (required)")
 	description := fs.String("description", "", "what the model predicts")
-	file := fs.String("file", "", "model file: a linear / sklearn-trees JSON or a CatBoost JSON export (required)")
+	file := fs.String("file", "", "model file: an mlsvc linear / tree_ensemble JSON, a CatBoost JSON export or an XGBoost JSON model (required)")
 	dataDir := fs.String("data", env("MLSVC_DATA_DIR", ".data"), "data directory of the local service (MLSVC_DATA_DIR)")
 	onAWS := fs.Bool("aws", false, "publish to a deployed stack instead (AWS credentials and region from the usual AWS environment)")
 	table := fs.String("models-table", "", "with --aws: the stack's ModelsTableName output")

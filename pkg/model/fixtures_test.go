@@ -2,26 +2,12 @@ package model
 
 import (
 	"encoding/json"
+	"mlsvc/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 )
-
-// strict reports whether missing fixtures or tools must fail the test run
-// (in CI) instead of skipping it (on a laptop).
-func strict() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("MLSVC_STRICT") == "1"
-}
-
-// skipOrFail skips the test, or fails it in strict mode.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if strict() {
-		t.Fatalf("required in CI (CI=true or MLSVC_STRICT=1): "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // fixtureDir returns the shared reference fixtures (../shared/fixtures from the
 // repository root, or $MLSVC_FIXTURES), skipping the test when they are absent.
@@ -33,7 +19,7 @@ func fixtureDir(t testing.TB, sub string) string {
 	}
 	dir = filepath.Join(dir, sub)
 	if _, err := os.Stat(dir); err != nil {
-		skipOrFail(t, "reference fixtures not found at %s (set MLSVC_FIXTURES): %v", dir, err)
+		testenv.Skip(t, "reference fixtures not found at %s (set MLSVC_FIXTURES): %v", dir, err)
 	}
 	return dir
 }
@@ -80,7 +66,7 @@ func findPython(t testing.TB) string {
 			return p
 		}
 	}
-	skipOrFail(t, "no python3 with scikit-learn and joblib (tried %v; apt-get install python3-sklearn python3-joblib)", candidates)
+	testenv.Skip(t, "no python3 with scikit-learn and joblib (tried %v; apt-get install python3-sklearn python3-joblib)", candidates)
 	return ""
 }
 
