@@ -23,7 +23,7 @@ type fakeStore struct {
 	userByID       func(string) (*mlsvc.User, error)
 	models         func() ([]*mlsvc.Model, error)
 	model          func(string) (*mlsvc.Model, error)
-	putModel       func(*mlsvc.Model) error
+	createModel    func(*mlsvc.Model) error
 }
 
 func (f *fakeStore) UserByUsername(_ context.Context, name string) (*mlsvc.User, error) {
@@ -34,7 +34,7 @@ func (f *fakeStore) UserByID(_ context.Context, id string) (*mlsvc.User, error) 
 }
 func (f *fakeStore) Models(context.Context) ([]*mlsvc.Model, error)           { return f.models() }
 func (f *fakeStore) Model(_ context.Context, id string) (*mlsvc.Model, error) { return f.model(id) }
-func (f *fakeStore) PutModel(_ context.Context, m *mlsvc.Model) error         { return f.putModel(m) }
+func (f *fakeStore) CreateModel(_ context.Context, m *mlsvc.Model) error      { return f.createModel(m) }
 
 func TestReadEnv(t *testing.T) {
 	full := map[string]string{
@@ -272,7 +272,7 @@ func TestPublish(t *testing.T) {
 					}
 					return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
 				},
-				putModel: func(m *mlsvc.Model) error { puts = append(puts, m.ID); return nil },
+				createModel: func(m *mlsvc.Model) error { puts = append(puts, m.ID); return nil },
 			}
 			opts := Options{Catalog: func() ([]*mlsvc.Model, error) { return catalog, nil }}
 			if err := publish(context.Background(), newService(t, store), opts); err != nil {
