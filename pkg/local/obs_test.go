@@ -277,6 +277,21 @@ func TestRequestLog(t *testing.T) {
 		t.Errorf("the domain's line of the request does not carry its request_id: %v", others)
 	}
 
+	// The runner's lines of the prediction carry the request that made it.
+	// (The line follows the completion: it may come after c.wait sees it.)
+	c.wait(pid)
+	completed := false
+	for deadline := time.Now().Add(10 * time.Second); !completed && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, l := range logs.lines(t) {
+			if l["msg"] == "prediction completed" {
+				completed = l["prediction_id"] == pid && l["request_id"] == "req-predict-1" && l["user_id"] == me.ID
+			}
+		}
+	}
+	if !completed {
+		t.Errorf("no completion line with the prediction, its request id and user: %v", logs.lines(t))
+	}
+
 	resp = send("GET", "/predict/"+pid, "", "")
 	id := resp.Header.Get("X-Request-Id")
 	if len(id) != 32 {

@@ -35,6 +35,16 @@ func With(ctx context.Context, args ...any) context.Context {
 	return context.WithValue(ctx, scopeKey{}, &scope{parent: scopeOf(ctx), attrs: argsToAttrs(args)})
 }
 
+// Carry returns to with the attributes that from carries now, such as a
+// request's id for the work it leaves to run after it.
+func Carry(from, to context.Context) context.Context {
+	attrs := Attrs(from)
+	if len(attrs) == 0 {
+		return to
+	}
+	return context.WithValue(to, scopeKey{}, &scope{parent: scopeOf(to), attrs: attrs})
+}
+
 // Add adds args to the attributes of the innermost With of ctx, so that
 // they show on the lines logged with ctx from then on and on the request
 // line that Requests writes at the end (a handler adds the prediction it

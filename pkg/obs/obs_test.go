@@ -45,6 +45,12 @@ func TestHandlerAddsContextAttrs(t *testing.T) {
 	if obs.Add(context.Background(), "user_id", "u-2") {
 		t.Error("Add on a context without With reported true")
 	}
+	if v, ok := obs.Value(obs.Carry(child, context.Background()), "prediction_id"); !ok || v.String() != "p-1" {
+		t.Errorf("Carry lost prediction_id: %v", v)
+	}
+	if got := obs.Carry(context.Background(), ctx); got != ctx {
+		t.Error("Carry of nothing made a new context")
+	}
 	log.InfoContext(child, "one", "prediction_id", "p-given")
 	log.With("k", "v").WarnContext(ctx, "two")
 	log.Info("three")
