@@ -303,6 +303,10 @@ func TestRequestLog(t *testing.T) {
 	send("GET", "/predict/no-such-id", "req-404", "")
 	line, _ = requestLines("req-404")
 	check("404", line, map[string]any{"level": "INFO", "route": "GET /predict/{id}", "status": 404.0})
+	send("GET", "/predict/"+strings.Repeat("a", 1000), "req-long", "")
+	if line, _ = requestLines("req-long"); line["prediction_id"] != nil || line["status"] != 404.0 {
+		t.Errorf("a path id of 1000 characters: %v", line)
+	}
 
 	// A client that went away: its canceled request is a 499 at INFO.
 	ctx, cancel := context.WithCancel(context.Background())
