@@ -7,6 +7,7 @@ import (
 
 	"mlsvc/pkg/httperr"
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/obs"
 )
 
 // maxDrain bounds what is read and discarded of a body refused as too
@@ -26,7 +27,19 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, body io.Reader,
 		_, _ = io.CopyN(io.Discard, body, maxDrain)
 	}
 	status := httperr.Status(err)
-	if status >= 500 {
+	if status >= 500 && obs.ClientGone(r) {
+		// The client went away (the error is likely its canceled context):
+		// not a server error. The answer reaches no one.
+		if !obs.RecordError(r.Context(), err) {
+			a.log.InfoContext(r.Context(), "client closed request", "method", r.Method, "path", r.URL.Path, "status", obs.StatusClientClosed, "err", err)
+		}
+		httperr.Detail(w, obs.StatusClientClosed, "client closed request")
+		return
+	}
+	// Exactly one log line per 5xx answer carries its numeric status (a
+	// metric filter counts them): obs.Requests' line when it serves the
+	// request, with the error recorded here, else this one.
+	if !obs.RecordError(r.Context(), err) && status >= 500 {
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	if status == http.StatusUnauthorized && r.Header.Get("X-Requested-With") == "" {

@@ -106,6 +106,7 @@ func (a *API) serve(rt Route) http.Handler {
 		if rt.Auth {
 			userID, err = a.auth.Authenticate(r)
 		}
+		logAttrs(r, userID)
 		body := r.Body
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, body, MaxBodyBytes)

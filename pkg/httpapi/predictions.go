@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/obs"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 	if err != nil {
 		return err
 	}
+	obs.Add(r.Context(), obs.KeyPredictionID, p.ID)
 	message := fmt.Sprintf("prediction accepted: %d rows, charged %s", p.Rows, p.Cost)
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")

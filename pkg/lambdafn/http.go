@@ -12,6 +12,7 @@ import (
 
 	"mlsvc/pkg/httpapi"
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/obs"
 )
 
 // HTTPHandler is a Lambda handler of API Gateway HTTP API events (payload
@@ -31,7 +32,19 @@ func Route(svc *mlsvc.Service, name string, log *slog.Logger) HTTPHandler {
 	if h == nil {
 		panic(fmt.Sprintf("lambdafn: no API route named %q", name))
 	}
-	return HTTP(h)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return HTTP(obs.Requests(log, h, obs.RequestsOptions{RequestID: gatewayRequestID}))
+}
+
+// gatewayRequestID is API Gateway's id of the request (its access log's
+// requestId); outside API Gateway, as locally.
+func gatewayRequestID(r *http.Request) string {
+	if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.RequestID != "" {
+		return rc.RequestID
+	}
+	return obs.IncomingOrNewID(r)
 }
 
 // UserIDKey is the key of the user id in the authorizer's context, which

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -42,6 +43,7 @@ import (
 
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/obs"
 	"mlsvc/pkg/s3blob"
 	"mlsvc/pkg/stepfn"
 )
@@ -116,6 +118,9 @@ type Options struct {
 	// (models.Catalog); the cold start publishes those not in the table yet.
 	Catalog func() ([]*mlsvc.Model, error)
 	Logger  *slog.Logger
+	// Metrics receives the business events; nil: CloudWatch Embedded
+	// Metric Format lines on stdout (obs.EMF).
+	Metrics mlsvc.Metrics
 }
 
 // coldStartTimeout bounds the AWS calls of a cold start; Lambda allows 10 s
@@ -162,6 +167,10 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 		Delay:      env.Delay.Pick,
 		BcryptCost: env.BcryptCost,
 		Logger:     opts.Logger,
+		Metrics:    opts.Metrics,
+	}
+	if domain.Metrics == nil {
+		domain.Metrics = obs.NewEMF(os.Stdout, opts.Logger, invocationAttrs)
 	}
 	d := Deps{Service: mlsvc.New(domain), Worker: mlsvc.NewWorker(domain), Logger: opts.Logger}
 	if opts.Catalog != nil {
@@ -275,9 +284,22 @@ func (noBlobs) URL(context.Context, string, string, time.Duration) (string, erro
 func (noWorkflow) Start(context.Context, *mlsvc.Prediction) error { return errNotWired }
 
 // NewLogger returns the JSON logger of a function, on stderr, which Lambda
-// sends to CloudWatch Logs.
-func NewLogger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+// sends to CloudWatch Logs (LoggerTo).
+func NewLogger() *slog.Logger { return LoggerTo(os.Stderr) }
+
+// LoggerTo returns a function's JSON logger on w: its lines carry the
+// attributes of their context (obs.Handler: request_id, user_id,
+// prediction_id) and the invocation's aws_request_id.
+func LoggerTo(w io.Writer) *slog.Logger {
+	return obs.NewLogger(slog.NewJSONHandler(w, nil), invocationAttrs)
+}
+
+// invocationAttrs is the Lambda invocation's request id in ctx.
+func invocationAttrs(ctx context.Context) []slog.Attr {
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return []slog.Attr{slog.String("aws_request_id", lc.AwsRequestID)}
+	}
+	return nil
 }
 
 // Start is a function's main: it builds the Deps at cold start and runs

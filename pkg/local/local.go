@@ -21,6 +21,8 @@ import (
 	"mlsvc/pkg/httperr"
 	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/obs"
+	"mlsvc/pkg/obs/prom"
 	"mlsvc/pkg/runner"
 	"mlsvc/pkg/sqlite"
 )
@@ -65,6 +67,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Lines logged with a request's context carry its request_id, user_id
+	// and prediction_id.
+	log = obs.NewLogger(log.Handler())
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -77,9 +82,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		store.Close()
 		return nil, err
 	}
+	metrics := prom.New(func(ctx context.Context) (int, error) {
+		ps, err := store.PendingPredictions(ctx)
+		return len(ps), err
+	}, log)
 	domain := mlsvc.Config{
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
+		Metrics: metrics,
 	}
 	run := runner.New(runner.Config{
 		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,
@@ -117,6 +127,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
+	// Prometheus metrics, like /healthz local only and unauthenticated: no
+	// label names a user.
+	mux.Handle("GET /metrics", metrics.Handler())
 	// Everything else: the UI for GET and HEAD, a JSON 404 otherwise.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if cfg.Web != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
@@ -125,7 +138,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 		httperr.Detail(w, http.StatusNotFound, "no such endpoint")
 	})
-	a.handler = logRequests(log, mux)
+	a.handler = obs.Requests(log, mux, obs.RequestsOptions{Observe: metrics.ObserveRequest})
 	return a, nil
 }
 
@@ -147,7 +160,8 @@ func orphan(ctx context.Context, store *sqlite.Store, key string) bool {
 	return mlsvc.ErrorCode(err) == mlsvc.ENotFound
 }
 
-// Handler serves the API, the signed blob URLs, /healthz and the UI.
+// Handler serves the API, the signed blob URLs, /healthz, /metrics and the
+// UI, logging each request (obs.Requests).
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Close stops the runner (pending predictions stay pending for the next
@@ -155,25 +169,4 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Close() error {
 	a.runner.Close()
 	return a.Store.Close()
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)))
-	})
 }

@@ -117,6 +117,7 @@ func (s *Service) request(ctx context.Context, req PredictionRequest, parse pars
 	}
 	s.log.InfoContext(ctx, "prediction requested", "prediction_id", p.ID, "user_id", p.UserID,
 		"model_id", m.ID, "rows", p.Rows, "cost", p.Cost.String(), "delay", p.Delay.String())
+	s.metrics.PredictionCreated(ctx, p.ModelID, p.Cost)
 	if err := s.storeInputAndStart(ctx, p, input); err != nil {
 		return nil, false, err
 	}
@@ -167,7 +168,7 @@ func (s *Service) storeInputAndStart(ctx context.Context, p *Prediction, input [
 		return nil
 	}
 	s.log.ErrorContext(ctx, "prediction could not be started", "prediction_id", p.ID, "err", err)
-	if ferr := failPrediction(context.WithoutCancel(ctx), s.store, s.now, s.log, p.ID, ReasonNotStarted); ferr != nil {
+	if ferr := failPrediction(context.WithoutCancel(ctx), s.store, s.now, s.log, s.metrics, p.ID, ReasonNotStarted); ferr != nil {
 		return fmt.Errorf("start prediction: %w; refund: %w", err, ferr)
 	}
 	return &Error{Code: EUnavailable, Message: ReasonNotStarted, Err: err}

@@ -29,6 +29,9 @@ type Config struct {
 	// BcryptCost is the password hashing cost. Default DefaultBcryptCost.
 	BcryptCost int
 	Logger     *slog.Logger
+	// Metrics observes predictions' business events (metrics.go). Default
+	// NopMetrics.
+	Metrics Metrics
 }
 
 // withDefaults fills in the optional fields.
@@ -48,6 +51,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NopMetrics{}
+	}
 	return cfg
 }
 
@@ -64,6 +70,7 @@ type Service struct {
 	newID    func() string
 	cost     int
 	log      *slog.Logger
+	metrics  Metrics
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
@@ -77,6 +84,7 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
+		metrics: cfg.Metrics,
 		hashers: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }

@@ -42,6 +42,7 @@ type Worker struct {
 	builtin fs.FS
 	now     func() time.Time
 	log     *slog.Logger
+	metrics Metrics
 
 	mu     sync.Mutex
 	models map[string]*model.Model // parsed model files by blob key and version
@@ -53,7 +54,7 @@ func NewWorker(cfg Config) *Worker {
 	cfg = cfg.withDefaults()
 	return &Worker{
 		store: cfg.Store, blobs: cfg.Blobs, builtin: cfg.Builtin, now: cfg.Now, log: cfg.Logger,
-		models: map[string]*model.Model{},
+		metrics: cfg.Metrics, models: map[string]*model.Model{},
 	}
 }
 
@@ -99,7 +100,9 @@ func (w *Worker) RunPrediction(ctx context.Context, id string) error {
 	if err != nil {
 		return permanent("input_data: %v", err)
 	}
+	began := time.Now()
 	preds := rowio.Predict(pm, rows)
+	inference := time.Since(began)
 	result, err := json.Marshal(Output{Predictions: preds, Quality: quality(m)})
 	if err != nil {
 		return permanent("the model produced values that are not finite numbers")
@@ -121,16 +124,17 @@ func (w *Worker) RunPrediction(ctx context.Context, id string) error {
 		return err
 	}
 	w.log.InfoContext(ctx, "prediction completed", "prediction_id", id, "rows", len(preds))
+	w.metrics.PredictionFinished(ctx, p.ModelID, StatusCompleted, 0, inference)
 	return nil
 }
 
 // FailPrediction marks a pending prediction failed and refunds its charge,
 // exactly once: it does nothing to a prediction that is already final.
 func (w *Worker) FailPrediction(ctx context.Context, id, reason string) error {
-	return failPrediction(ctx, w.store, w.now, w.log, id, reason)
+	return failPrediction(ctx, w.store, w.now, w.log, w.metrics, id, reason)
 }
 
-func failPrediction(ctx context.Context, store Store, now func() time.Time, log *slog.Logger, id, reason string) error {
+func failPrediction(ctx context.Context, store Store, now func() time.Time, log *slog.Logger, m Metrics, id, reason string) error {
 	err := store.FailPrediction(ctx, id, reason, now().UTC())
 	if ErrorCode(err) == EConflict {
 		return nil
@@ -139,6 +143,7 @@ func failPrediction(ctx context.Context, store Store, now func() time.Time, log 
 		return err
 	}
 	log.WarnContext(ctx, "prediction failed and refunded", "prediction_id", id, "reason", reason)
+	observeFailed(ctx, store, m, log, id)
 	return nil
 }
 
@@ -203,6 +208,7 @@ func (w *Worker) SettleStale(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	now, settled := w.now(), 0
+	defer func() { w.metrics.PredictionsSettled(ctx, settled) }()
 	for _, p := range pending {
 		if now.Before(p.CreatedAt.Add(p.Delay + StaleAfter)) {
 			continue

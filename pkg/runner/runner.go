@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/obs"
 )
 
 // Steps are the workflow's steps: mlsvc.Worker.
@@ -101,7 +102,7 @@ func New(cfg Config) *Runner {
 
 // Start schedules p to run once its delay, counted from its creation, has
 // passed. Starting a prediction twice is harmless.
-func (r *Runner) Start(_ context.Context, p *mlsvc.Prediction) error {
+func (r *Runner) Start(ctx context.Context, p *mlsvc.Prediction) error {
 	if r.ctx.Err() != nil {
 		return mlsvc.Errorf(mlsvc.EUnavailable, "the service is shutting down")
 	}
@@ -112,8 +113,11 @@ func (r *Runner) Start(_ context.Context, p *mlsvc.Prediction) error {
 	}
 	r.scheduled[p.ID] = true
 	wait := p.CreatedAt.Add(p.Delay).Sub(r.now())
+	// The steps' log lines carry the prediction and the request that
+	// started it (obs).
+	logCtx := obs.With(obs.Carry(ctx, context.Background()), obs.KeyPredictionID, p.ID)
 	r.wg.Add(1)
-	go r.run(p.ID, wait)
+	go r.run(logCtx, p.ID, wait)
 	return nil
 }
 
@@ -160,7 +164,7 @@ func (r *Runner) sweep(interval time.Duration) {
 	}
 }
 
-func (r *Runner) run(id string, wait time.Duration) {
+func (r *Runner) run(logCtx context.Context, id string, wait time.Duration) {
 	defer r.wg.Done()
 	defer func() {
 		r.mu.Lock()
@@ -171,7 +175,7 @@ func (r *Runner) run(id string, wait time.Duration) {
 		return
 	}
 	// The steps run to the end once begun, even during shutdown.
-	ctx := context.WithoutCancel(r.ctx)
+	ctx := obs.Carry(logCtx, context.WithoutCancel(r.ctx))
 	backoff := r.backoff
 	for attempt := 0; ; attempt++ {
 		err, ok := r.attempt(ctx, id)
@@ -185,7 +189,7 @@ func (r *Runner) run(id string, wait time.Duration) {
 			r.fail(ctx, id, mlsvc.ErrorMessage(err))
 			return
 		}
-		r.log.Warn("inference attempt failed", "prediction_id", id, "attempt", attempt+1, "err", err)
+		r.log.WarnContext(ctx, "inference attempt failed", "prediction_id", id, "attempt", attempt+1, "err", err)
 		if attempt >= r.retries {
 			r.fail(ctx, id, mlsvc.ReasonNotRun)
 			return
@@ -219,7 +223,7 @@ func (r *Runner) fail(ctx context.Context, id, reason string) {
 		if err == nil {
 			return
 		}
-		r.log.Error("failing prediction", "prediction_id", id, "err", err)
+		r.log.ErrorContext(ctx, "failing prediction", "prediction_id", id, "err", err)
 		if !r.sleep(backoff) {
 			return // left pending: the next start resumes and settles it
 		}

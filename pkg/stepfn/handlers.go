@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/obs"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 )
@@ -61,6 +62,7 @@ func Inference(w *mlsvc.Worker) func(context.Context, InferenceInput) (Inference
 		if in.PredictionID == "" {
 			return InferenceOutput{}, TaskFailure(mlsvc.Errorf(mlsvc.EPermanent, "the event has no prediction_id"))
 		}
+		ctx = obs.With(ctx, obs.KeyPredictionID, in.PredictionID)
 		if err := w.RunPrediction(ctx, in.PredictionID); err != nil {
 			return InferenceOutput{}, TaskFailure(err)
 		}
@@ -99,6 +101,7 @@ func Failure(w *mlsvc.Worker) func(context.Context, FailureInput) (FailureOutput
 		if in.PredictionID == "" {
 			return FailureOutput{}, TaskFailure(errors.New("stepfn: the failure event has no prediction_id"))
 		}
+		ctx = obs.With(ctx, obs.KeyPredictionID, in.PredictionID)
 		reason := Reason(in.Error)
 		if err := w.FailPrediction(ctx, in.PredictionID, reason); err != nil {
 			return FailureOutput{}, TaskFailure(err)
