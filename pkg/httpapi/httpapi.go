@@ -69,6 +69,12 @@ func (a *API) Routes() []Route {
 		{"prediction", "GET", "/predict/{id}", true, a.prediction},
 		{"download", "GET", "/predict/{id}/download", true, a.download},
 		{"predictions", "GET", "/predictions", true, a.predictions},
+		// Access (access.go).
+		{"token", "POST", "/auth/token", false, a.token},
+		{"password", "POST", "/users/me/password", true, a.changePassword},
+		{"createkey", "POST", "/api-keys", true, a.createAPIKey},
+		{"apikeys", "GET", "/api-keys", true, a.apiKeys},
+		{"deletekey", "DELETE", "/api-keys/{id}", true, a.deleteAPIKey},
 	}
 }
 

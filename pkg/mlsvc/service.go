@@ -29,6 +29,12 @@ type Config struct {
 	// BcryptCost is the password hashing cost. Default DefaultBcryptCost.
 	BcryptCost int
 	Logger     *slog.Logger
+	// TokenKeys signs and verifies session tokens. Default: a new random
+	// keyset (tokens then die with the process).
+	TokenKeys *Keyset
+	// AddressLimit bounds registrations and failed sign-ins per client
+	// address (zero: off).
+	AddressLimit Rate
 }
 
 // withDefaults fills in the optional fields.
@@ -47,6 +53,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TokenKeys == nil {
+		cfg.TokenKeys = NewKeyset()
 	}
 	return cfg
 }
@@ -67,6 +76,9 @@ type Service struct {
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
+	tokenKeys    *Keyset // tokens.go
+	addressLimit Rate    // signin.go
+
 	mu    sync.Mutex
 	dummy []byte // hash compared when a user does not exist
 }
@@ -77,7 +89,8 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
-		hashers: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		hashers:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		tokenKeys: cfg.TokenKeys, addressLimit: cfg.AddressLimit,
 	}
 }
 

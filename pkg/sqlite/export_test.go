@@ -2,3 +2,4 @@ package sqlite
 
 // MigrationV1 is the first schema, for the migration test.
 var MigrationV1 = migrations[0]
+var SchemaVersion = len(migrations)
