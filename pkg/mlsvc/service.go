@@ -89,7 +89,9 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
-		hashers:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		// Half the CPUs at most: a burst of sign-ins leaves the others to
+		// everyone else's requests (BenchmarkSignInAttackP99 in pkg/local).
+		hashers:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		tokenKeys: cfg.TokenKeys, addressLimit: cfg.AddressLimit,
 	}
 }
