@@ -79,10 +79,19 @@ type apiKeyRequest struct {
 	Name *string `json:"name"`
 }
 
+// newKeyResponse is a key just created: the only time the key is shown.
+type newKeyResponse struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Key       string    `json:"key"`
+	Prefix    string    `json:"prefix"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// apiKeyResponse is a key as listed: never the key itself.
 type apiKeyResponse struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
-	Key        string     `json:"key,omitempty"`
 	Prefix     string     `json:"prefix"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
@@ -108,15 +117,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, userID string
 	if err != nil {
 		return err
 	}
-	v := apiKeyView(k)
-	v.Key = key
-	writeJSON(w, http.StatusCreated, struct {
-		ID        string    `json:"id"`
-		Name      string    `json:"name"`
-		Key       string    `json:"key"`
-		Prefix    string    `json:"prefix"`
-		CreatedAt time.Time `json:"created_at"`
-	}{v.ID, v.Name, v.Key, v.Prefix, v.CreatedAt})
+	writeJSON(w, http.StatusCreated, newKeyResponse{k.ID, k.Name, key, k.Prefix, k.CreatedAt})
 	return nil
 }
 

@@ -45,6 +45,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"mlsvc/pkg/dynamo"
+	"mlsvc/pkg/httpapi"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/s3blob"
 	"mlsvc/pkg/stepfn"
@@ -135,7 +136,10 @@ type Options struct {
 	// Catalog returns the published models' catalog entries
 	// (models.Catalog); the cold start publishes those not in the table yet.
 	Catalog func() ([]*mlsvc.Model, error)
-	Logger  *slog.Logger
+	// Tokens says the function signs or checks session tokens: its cold
+	// start reads the keyset (TOKEN_SECRET_ARN or MLSVC_TOKEN_KEYS).
+	Tokens bool
+	Logger *slog.Logger
 }
 
 // coldStartTimeout bounds the AWS calls of a cold start; Lambda allows 10 s
@@ -177,9 +181,11 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 			return Deps{}, err
 		}
 	}
-	keys, err := tokenKeys(ctx, cfg, env)
-	if err != nil {
-		return Deps{}, err
+	var keys *mlsvc.Keyset
+	if opts.Tokens {
+		if keys, err = tokenKeys(ctx, cfg, env); err != nil {
+			return Deps{}, err
+		}
 	}
 	store := dynamo.NewStore(newDynamoDB(cfg), env.Tables)
 	domain := mlsvc.Config{
@@ -330,5 +336,10 @@ func Start(opts Options, handler func(Deps) any) {
 
 // StartRoute is the main of the function of the API route name.
 func StartRoute(name string, opts Options) {
+	for _, rt := range httpapi.New(nil, nil, nil).Routes() {
+		if rt.Name == name {
+			opts.Tokens = rt.Auth || rt.Name == "token"
+		}
+	}
 	Start(opts, func(d Deps) any { return Route(d.Service, name, d.Limiter, d.Logger) })
 }

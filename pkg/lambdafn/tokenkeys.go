@@ -2,6 +2,7 @@ package lambdafn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,8 +16,6 @@ import (
 // start. template.yaml's secret starts as one random string (one key);
 // to rotate, store the keyset JSON with the new key current and the old
 // one previous (mlsvc.Keyset): tokens signed by either keep working.
-// Without either, the function gets a random keyset of its own: it can
-// sign no token another function accepts, and accepts none.
 func tokenKeys(ctx context.Context, cfg aws.Config, env Env) (*mlsvc.Keyset, error) {
 	switch {
 	case env.TokenKeys != "":
@@ -32,5 +31,5 @@ func tokenKeys(ctx context.Context, cfg aws.Config, env Env) (*mlsvc.Keyset, err
 		}
 		return mlsvc.ParseKeyset([]byte(aws.ToString(out.SecretString)))
 	}
-	return mlsvc.NewKeyset(), nil
+	return nil, errors.New("lambdafn: set TOKEN_SECRET_ARN (or MLSVC_TOKEN_KEYS): this function checks session tokens")
 }

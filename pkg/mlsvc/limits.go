@@ -24,10 +24,10 @@ const (
 	DownloadURLTTL = 10 * time.Minute
 	MaxURLTTL      = 15 * time.Minute
 
-	// AuthCacheTTL is how long verified credentials are remembered: by the
-	// local server's cache and by API Gateway's authorizer cache
-	// (template.yaml's ReauthorizeEvery), so a changed password or a removed
-	// user is refused after at most this long on either runtime.
+	// AuthCacheTTL is how long verified Basic credentials are remembered by
+	// each process (the local server, each warm function), so a changed
+	// password is refused after at most this long by the other processes
+	// (at once by the one that changed it; session tokens at once everywhere).
 	AuthCacheTTL = 60 * time.Second
 
 	// DefaultBcryptCost is the password hashing cost unless configured

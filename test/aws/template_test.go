@@ -43,6 +43,12 @@ var specRoutes = []struct {
 	{"GET", "/predict/{id}", true},
 	{"GET", "/predict/{id}/download", true},
 	{"GET", "/predictions", true},
+	// Version 2, Access.
+	{"POST", "/auth/token", false},
+	{"POST", "/users/me/password", true},
+	{"POST", "/api-keys", true},
+	{"GET", "/api-keys", true},
+	{"DELETE", "/api-keys/{id}", true},
 }
 
 // apiRoutes maps "METHOD /path" to the name of the route in httpapi, which
@@ -176,7 +182,8 @@ func TestTemplateFunctions(t *testing.T) {
 	}
 
 	// Every route of SPEC.md goes to the function built from
-	// functions/<route name>, behind the authorizer unless it is public.
+	// functions/<route name>, with no authorizer: the function
+	// authenticates (httpapi.Auth; pkg/local's TestRoutesFailClosed).
 	api := apiRoutes()
 	routes := map[string]httpEvent{}
 	var defaultRoute []httpEvent
@@ -202,11 +209,8 @@ func TestTemplateFunctions(t *testing.T) {
 		if got, want := targets[ev.function], api[key]; got != want {
 			t.Errorf("route %s → %s builds functions/%s, want functions/%s", key, ev.function, got, want)
 		}
-		switch {
-		case r.auth && ev.authorizer != "":
-			t.Errorf("route %s: Auth.Authorizer = %q, want the API's default authorizer", key, ev.authorizer)
-		case !r.auth && ev.authorizer != "NONE":
-			t.Errorf("route %s: Auth.Authorizer = %q, want NONE (the route is public)", key, ev.authorizer)
+		if ev.authorizer != "" {
+			t.Errorf("route %s: Auth.Authorizer = %q, want none (the function authenticates)", key, ev.authorizer)
 		}
 	}
 	for key, ev := range routes {
@@ -216,14 +220,17 @@ func TestTemplateFunctions(t *testing.T) {
 		t.Errorf("template.yaml has %d $default routes (an HttpApi event without Path and Method), want 1: the web UI", len(defaultRoute))
 	} else {
 		ev := defaultRoute[0]
-		if targets[ev.function] != "web" || ev.authorizer != "NONE" {
-			t.Errorf("$default route → %s (functions/%s, Authorizer %q), want functions/web with Authorizer NONE",
+		if targets[ev.function] != "web" || ev.authorizer != "" {
+			t.Errorf("$default route → %s (functions/%s, Authorizer %q), want functions/web with no authorizer",
 				ev.function, targets[ev.function], ev.authorizer)
 		}
 	}
 }
 
-func TestTemplateAuthorizer(t *testing.T) {
+// TestTemplateNoAuthorizer: one HTTP API, without an authorizer (whose
+// cache could neither revoke a key at once nor forget a refusal), with
+// tighter throttles on sign-up and sign-in than on the rest.
+func TestTemplateNoAuthorizer(t *testing.T) {
 	tpl := loadTemplate(t)
 	apis := tpl.resources("AWS::Serverless::HttpApi")
 	if len(apis) != 1 {
@@ -238,33 +245,17 @@ func TestTemplateAuthorizer(t *testing.T) {
 			}
 		}
 	}
-	auth := get(tpl.resource(api), "Properties", "Auth")
-	name := str(get(auth, "DefaultAuthorizer"))
-	a := get(auth, "Authorizers", name)
-	if a == nil {
-		t.Fatalf("%s: DefaultAuthorizer %q is not among its Authorizers", api, name)
+	props := get(tpl.resource(api), "Properties")
+	if auth := get(props, "Auth"); auth != nil {
+		t.Errorf("%s: Auth = %v, want no authorizer", api, auth)
 	}
-	fnArn := list(get(a, "FunctionArn", "Fn::GetAtt"))
-	if len(fnArn) != 2 || str(fnArn[1]) != "Arn" {
-		t.Fatalf("authorizer %s: FunctionArn is not !GetAtt <Function>.Arn", name)
-	}
-	targets := buildTargets(t, tpl)
-	if got := targets[str(fnArn[0])]; got != "authorizer" {
-		t.Errorf("authorizer %s runs %s, built from functions/%s, want functions/authorizer", name, fnArn[0], got)
-	}
-	checks := []struct {
-		path []string
-		want any
-	}{
-		{[]string{"AuthorizerPayloadFormatVersion"}, "2.0"},
-		{[]string{"EnableSimpleResponses"}, true},
-		{[]string{"EnableFunctionDefaultPermissions"}, true},
-		{[]string{"Identity", "ReauthorizeEvery"}, 60},
-		{[]string{"Identity", "Headers"}, []any{"Authorization"}},
-	}
-	for _, c := range checks {
-		if got := get(a, c.path...); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("authorizer %s: %s = %#v, want %#v", name, strings.Join(c.path, "."), got, c.want)
+	for _, key := range []string{"POST /users", "POST /auth/token"} {
+		rs := get(props, "RouteSettings", key)
+		rate, _ := get(rs, "ThrottlingRateLimit").(int)
+		burst, _ := get(rs, "ThrottlingBurstLimit").(int)
+		def, _ := get(map[string]any(tpl), "Parameters", "ThrottlingRateLimit", "Default").(int)
+		if rs == nil || rate <= 0 || burst <= 0 || rate >= def {
+			t.Errorf("%s: RouteSettings[%q] = %v, want its own throttle, tighter than the default", api, key, rs)
 		}
 	}
 }
@@ -371,6 +362,8 @@ func createTableRequests(t *testing.T, tables dynamo.Tables) map[string]tableDef
 			io.WriteString(w, `{"TableDescription":{"TableStatus":"CREATING"}}`)
 		case "DynamoDB_20120810.DescribeTable":
 			io.WriteString(w, `{"Table":{"TableStatus":"ACTIVE"}}`)
+		case "DynamoDB_20120810.UpdateTimeToLive":
+			io.WriteString(w, `{"TimeToLiveSpecification":{"AttributeName":"expires_at","Enabled":true}}`)
 		default:
 			w.WriteHeader(http.StatusBadRequest)
 			io.WriteString(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"unexpected call"}`)
@@ -421,6 +414,7 @@ func TestTemplateTables(t *testing.T) {
 	tpl := loadTemplate(t)
 	env := map[string]string{ // environment variable → table resource
 		"TABLE_USERS": "", "TABLE_USERNAMES": "", "TABLE_MODELS": "", "TABLE_PREDICTIONS": "",
+		"TABLE_ACCESS": "",
 	}
 	genv := get(map[string]any(tpl), "Globals", "Function", "Environment", "Variables")
 	for name := range env {
@@ -434,7 +428,12 @@ func TestTemplateTables(t *testing.T) {
 	want := createTableRequests(t, dynamo.Tables{
 		Users: env["TABLE_USERS"], Usernames: env["TABLE_USERNAMES"],
 		Models: env["TABLE_MODELS"], Predictions: env["TABLE_PREDICTIONS"],
+		Access: env["TABLE_ACCESS"],
 	})
+	// Throttles expire by DynamoDB's TTL.
+	if got := get(tpl.resource(env["TABLE_ACCESS"]), "Properties", "TimeToLiveSpecification"); str(get(got, "AttributeName")) != dynamo.TTLAttribute || get(got, "Enabled") != true {
+		t.Errorf("%s: TimeToLiveSpecification = %v, want %s enabled", env["TABLE_ACCESS"], got, dynamo.TTLAttribute)
+	}
 	tables := tpl.resources("AWS::DynamoDB::Table")
 	if len(tables) != len(want) {
 		t.Errorf("template.yaml has tables %v, dynamo.CreateTables makes %d", tables, len(want))
@@ -628,11 +627,6 @@ func TestSampleEvents(t *testing.T) {
 			return dec.Decode(v)
 		}
 		switch name {
-		case "authorizer":
-			var ev events.APIGatewayV2CustomAuthorizerV2Request
-			if err := strict(&ev); err != nil || ev.Type != "REQUEST" || ev.Version != "2.0" || len(ev.IdentitySource) == 0 {
-				t.Errorf("%s: %s is not a 2.0 REQUEST authorizer event with an identity source (%v)", id, path, err)
-			}
 		case "inference":
 			var ev stepfn.InferenceInput
 			if err := strict(&ev); err != nil || ev.PredictionID == "" {
