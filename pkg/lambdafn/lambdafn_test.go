@@ -59,6 +59,12 @@ func TestReadEnv(t *testing.T) {
 		e.BcryptCost != 6 || !e.S3PathStyle {
 		t.Errorf("ReadEnv = %+v", e)
 	}
+	if e.Tables.Access != "a" || e.AddressLimit != mlsvc.DefaultAddressLimit || e.RateLimit != mlsvc.DefaultRateLimit {
+		t.Errorf("ReadEnv access settings = %+v", e)
+	}
+	if e, err := ReadEnv(with("MLSVC_RATE_LIMIT", "off")); err != nil || !e.RateLimit.Off() {
+		t.Errorf("MLSVC_RATE_LIMIT=off: %+v, %v", e.RateLimit, err)
+	}
 	if e, err := ReadEnv(with("MLSVC_DELAY", "")); err != nil || e.Delay != (mlsvc.Delay{Min: 10 * time.Second, Max: 25 * time.Second}) {
 		t.Errorf("default delay = %+v, %v; want 10s-25s", e.Delay, err)
 	}
@@ -69,6 +75,9 @@ func TestReadEnv(t *testing.T) {
 		{"MLSVC_DELAY", "5s-1s", "ascending"},
 		{"MLSVC_BCRYPT_COST", "99", "MLSVC_BCRYPT_COST"},
 		{"S3_FORCE_PATH_STYLE", "yes please", "S3_FORCE_PATH_STYLE"},
+		{"TABLE_ACCESS", "", "TABLE_ACCESS"},
+		{"MLSVC_RATE_LIMIT", "fast", "MLSVC_RATE_LIMIT"},
+		{"MLSVC_ADDRESS_LIMIT", "0/min", "MLSVC_ADDRESS_LIMIT"},
 	} {
 		if _, err := ReadEnv(with(c.name, c.value)); err == nil || !strings.Contains(err.Error(), c.wantErr) {
 			t.Errorf("ReadEnv with %s=%q: error %v, want one naming %s", c.name, c.value, err, c.wantErr)
