@@ -67,9 +67,6 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request, userID stri
 	if err := a.svc.ChangePassword(r.Context(), userID, *req.CurrentPassword, *req.NewPassword, ClientAddr(r)); err != nil {
 		return err
 	}
-	if f, ok := a.auth.(interface{ Forget(string) }); ok {
-		f.Forget(userID)
-	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 	return nil

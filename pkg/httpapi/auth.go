@@ -22,8 +22,10 @@ import (
 //   - Authorization: Basic — a password sign-in (throttled, one slow hash).
 //     Verified credentials are remembered for a short time, keyed by a
 //     SHA-256 of the header (never the password), so a client polling a
-//     prediction does not pay a slow hash per request; a password change
-//     in this process forgets them at once (Forget).
+//     prediction does not pay a slow hash per request; a remembered one
+//     costs one read of its user, whose password generation must still be
+//     the one verified, so a password change refuses the old password at
+//     once in every process.
 //
 // Then the caller (the user, or the API key) passes the rate limiter.
 type Auth struct {
@@ -38,6 +40,7 @@ type Auth struct {
 
 type cached struct {
 	userID  string
+	gen     string // mlsvc.PasswordGen when verified
 	expires time.Time
 }
 
@@ -109,7 +112,16 @@ func (a *Auth) basic(r *http.Request, header string) (string, error) {
 	c, hit := a.cache[key]
 	a.mu.Unlock()
 	if hit && now.Before(c.expires) {
-		return c.userID, nil
+		u, err := a.svc.User(r.Context(), c.userID)
+		switch {
+		case err == nil && mlsvc.PasswordGen(u) == c.gen:
+			return c.userID, nil
+		case err != nil && mlsvc.ErrorCode(err) != mlsvc.ENotFound:
+			return "", err
+		}
+		a.mu.Lock()
+		delete(a.cache, key) // the password changed (or the user is gone): check again
+		a.mu.Unlock()
 	}
 	u, err := a.svc.SignIn(r.Context(), username, password, ClientAddr(r))
 	if err != nil {
@@ -127,22 +139,10 @@ func (a *Auth) basic(r *http.Request, header string) (string, error) {
 				clear(a.cache)
 			}
 		}
-		a.cache[key] = cached{u.ID, now.Add(a.ttl)}
+		a.cache[key] = cached{u.ID, mlsvc.PasswordGen(u), now.Add(a.ttl)}
 		a.mu.Unlock()
 	}
 	return u.ID, nil
-}
-
-// Forget drops the remembered credentials of a user, whose password has
-// changed.
-func (a *Auth) Forget(userID string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for k, v := range a.cache {
-		if v.userID == userID {
-			delete(a.cache, k)
-		}
-	}
 }
 
 // ClientAddr is the address the request came from, as the throttles count

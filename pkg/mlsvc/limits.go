@@ -25,9 +25,9 @@ const (
 	MaxURLTTL      = 15 * time.Minute
 
 	// AuthCacheTTL is how long verified Basic credentials are remembered by
-	// each process (the local server, each warm function), so a changed
-	// password is refused after at most this long by the other processes
-	// (at once by the one that changed it; session tokens at once everywhere).
+	// each process (the local server, each warm function) before the next
+	// slow hash; a changed password is refused at once all the same
+	// (httpapi.Auth compares the password generation).
 	AuthCacheTTL = 60 * time.Second
 
 	// DefaultBcryptCost is the password hashing cost unless configured

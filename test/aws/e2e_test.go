@@ -223,9 +223,12 @@ func TestAPIKeysAndPasswordChange(t *testing.T) {
 	// The me function used the key a moment ago (warm); it is refused now.
 	decode(t, "GET /users/me with the revoked key", st.api("me", request(t, "me", "/users/me", nil, key)), http.StatusUnauthorized, nil)
 
+	oldBasic := &signedIn{header: basic("kim", "correct horse kim")}
+	decode(t, "GET /users/me with Basic (now remembered by the warm me function)", st.api("me", request(t, "me", "/users/me", nil, oldBasic)), http.StatusOK, nil)
 	decode(t, "POST /users/me/password", st.api("password", request(t, "password", "/users/me/password",
 		map[string]string{"current_password": "correct horse kim", "new_password": "battery staple kim"}, auth)), http.StatusNoContent, nil)
 	decode(t, "GET /users/me with a token from before", st.api("me", request(t, "me", "/users/me", nil, auth)), http.StatusUnauthorized, nil)
+	decode(t, "GET /users/me with the old password, remembered by another function", st.api("me", request(t, "me", "/users/me", nil, oldBasic)), http.StatusUnauthorized, nil)
 	fresh := &signedIn{header: "Bearer " + st.token("kim", "battery staple kim")}
 	decode(t, "GET /users/me with a new token", st.api("me", request(t, "me", "/users/me", nil, fresh)), http.StatusOK, nil)
 
