@@ -54,7 +54,7 @@ bench-models-smoke:
 # One bootstrap per directory of functions/, deployed by template.yaml. `sam
 # build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; `make build`
 # builds them all into bin/<name>/bootstrap and prints their sizes.
-LAMBDA_FUNCTIONS := authorizer register me topup models predict prediction download predictions web inference failure sweeper
+LAMBDA_FUNCTIONS := register me topup models predict prediction download predictions web inference failure sweeper token password createkey apikeys deletekey
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS)
 LAMBDA_MAX_BYTES := 12582912 # 12 MiB per stripped arm64 bootstrap
@@ -68,8 +68,16 @@ build:
 		if [ $$size -gt $(LAMBDA_MAX_BYTES) ]; then echo "bin/$$f/bootstrap is over $(LAMBDA_MAX_BYTES) bytes" >&2; exit 1; fi; \
 	done
 
-build-AuthorizerFunction:
-	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
+build-TokenFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token
+build-PasswordFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/password
+build-CreateKeyFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/createkey
+build-ApiKeysFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/apikeys
+build-DeleteKeyFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/deletekey
 build-RegisterFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/register
 build-MeFunction:

@@ -107,7 +107,11 @@ async function startServer() {
   const log = fs.openSync(logPath, 'a');
   server = spawn(bin, ['serve'], {
     cwd: tmp,
-    env: { ...process.env, MLSVC_ADDR: `127.0.0.1:${port}`, MLSVC_DATA_DIR: path.join(tmp, 'data'), MLSVC_DELAY: '1s' },
+    // The test drives one user fast from one address: limits above its pace.
+    env: {
+      ...process.env, MLSVC_ADDR: `127.0.0.1:${port}`, MLSVC_DATA_DIR: path.join(tmp, 'data'), MLSVC_DELAY: '1s',
+      MLSVC_RATE_LIMIT: '200/s', MLSVC_ADDRESS_LIMIT: '200/min',
+    },
     stdio: ['ignore', log, log],
   });
   serverExit = new Promise((resolve) => server.once('exit', (code, signal) => resolve({ code, signal })));
@@ -136,12 +140,13 @@ async function stopServer() {
   }
 }
 
-// api calls the API directly, with the same credentials the page uses.
+// api calls the API directly, as user (Basic) or with an API key.
 // csv sends a raw text/csv body instead of JSON; ok: false returns
 // {status, json} of a refused request instead of throwing.
-async function api(method, p, { user, body, csv, ok = true } = {}) {
+async function api(method, p, { user, key, body, csv, ok = true } = {}) {
   const headers = { 'X-Requested-With': 'fetch', Accept: 'application/json' };
   if (user) headers.Authorization = `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`;
+  if (key) headers.Authorization = `Bearer ${key}`;
   if (body) headers['Content-Type'] = 'application/json';
   if (csv !== undefined) headers['Content-Type'] = 'text/csv';
   const res = await fetch(base + p, { method, headers, body: csv ?? (body && JSON.stringify(body)), redirect: 'manual' });
@@ -158,6 +163,20 @@ async function api(method, p, { user, body, csv, ok = true } = {}) {
 }
 
 // --- page helpers ---
+
+// noPasswordStored checks the page keeps no password: not in
+// sessionStorage, localStorage or cookies (only the session token).
+async function noPasswordStored(page, when) {
+  const stored = await page.evaluate(() => ({
+    session: Object.keys(sessionStorage).map((k) => `${k}=${sessionStorage.getItem(k)}`).join('\n'),
+    local: Object.keys(localStorage).map((k) => `${k}=${localStorage.getItem(k)}`).join('\n'),
+    cookies: document.cookie,
+  }));
+  for (const [where, value] of Object.entries(stored)) {
+    check(!value.includes(PASSWORD), `no password in ${where} ${when}`);
+  }
+  check(/"token":"[^"]+\.[^"]+\.[^"]+"/.test(stored.session), `a session token in sessionStorage ${when}`);
+}
 
 function watchPage(page, problems) {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -297,7 +316,8 @@ async function main() {
     await waitText(page, 'h1', 'Hello, Ada');
     await waitText(page, '#balance-amount', '0.00');
     const storage = await page.evaluate(() => ({ session: Object.keys(sessionStorage), local: localStorage.length, url: location.href }));
-    check(storage.session.length === 1, `credentials in sessionStorage (${storage.session})`);
+    check(storage.session.length === 1, `one session token in sessionStorage (${storage.session})`);
+    await noPasswordStored(page, 'after registering');
     equal(storage.local, 0, 'localStorage entries');
     check(!storage.url.includes(PASSWORD) && !storage.url.includes('@'), 'no credentials in the URL');
   });
@@ -343,6 +363,30 @@ async function main() {
     await waitText(page, '#header-balance', '100.00');
     await waitText(page, '#topup-status', /Added 100\.00/);
     equal((await api('GET', '/users/me', { user })).balance, 100, 'API balance after top-up');
+  });
+
+  await step('API keys: create (shown once), use, list, revoke; the password is nowhere in storage', async () => {
+    await page.click('a[data-nav="account"]');
+    await waitHash(page, /^#\/account$/);
+    await waitText(page, '#key-list', /No API keys yet/);
+    await page.fill('#key-name', 'e2e key');
+    await page.click('#key-create');
+    await page.locator('#new-key-dialog').waitFor({ state: 'visible' });
+    const key = await page.inputValue('#new-key-value');
+    check(/^mlsk_[A-Za-z0-9_-]{43,}$/.test(key), `a new key (${key.slice(0, 9)}…)`);
+    await page.click('#new-key-close');
+    await page.locator('#new-key-dialog').waitFor({ state: 'hidden' });
+    equal(await page.inputValue('#new-key-value'), '', 'the key left the page after the dialog');
+    equal((await api('GET', '/users/me', { key })).balance, 100, 'balance read with the API key');
+    const row = page.locator(`#key-list tr:has-text("e2e key")`);
+    await row.waitFor();
+    check((await row.innerText()).includes(key.slice(0, 11)), 'the list shows the key\'s prefix');
+    check(!(await page.locator('main').innerText()).includes(key), 'the list does not show the key');
+    await row.locator('button[data-revoke]').click(); // asks to confirm
+    await row.locator('button[data-revoke]', { hasText: 'Confirm' }).click();
+    await waitText(page, '#key-list', /No API keys yet/);
+    equal((await api('GET', '/users/me', { key, ok: false })).status, 401, 'the revoked key is refused at once');
+    await noPasswordStored(page, 'after using the account page');
   });
 
   const models = await api('GET', '/models');

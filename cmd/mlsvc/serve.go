@@ -43,6 +43,14 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("MLSVC_BCRYPT_COST: %w", err)
 	}
+	addressLimit, err := mlsvc.ParseRate(os.Getenv("MLSVC_ADDRESS_LIMIT"), mlsvc.DefaultAddressLimit)
+	if err != nil {
+		return fmt.Errorf("MLSVC_ADDRESS_LIMIT: %w", err)
+	}
+	rateLimit, err := mlsvc.ParseRate(os.Getenv("MLSVC_RATE_LIMIT"), mlsvc.DefaultRateLimit)
+	if err != nil {
+		return fmt.Errorf("MLSVC_RATE_LIMIT: %w", err)
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	catalog, err := models.Catalog()
 	if err != nil {
@@ -56,7 +64,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	app, err := local.Open(ctx, local.Config{
 		DataDir: *dataDir, Delay: d, Catalog: catalog, Builtin: models.Files,
 		BaseURL: env("MLSVC_PUBLIC_URL", "http://"+ln.Addr().String()), Web: web.Handler(), Logger: log,
-		BcryptCost: cost,
+		BcryptCost: cost, AddressLimit: addressLimit, RateLimit: rateLimit,
 	})
 	if err != nil {
 		return err

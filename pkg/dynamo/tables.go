@@ -18,6 +18,7 @@ type Tables struct {
 	Usernames   string // key username (S): the lower-cased name, with user_id
 	Models      string // key id (S)
 	Predictions string // key id (S); GSIs by_user and pending
+	Access      string // keys pk (S), sk (S): API keys and throttles (access.go); TTL expires_at
 }
 
 // Index names of the predictions table.
@@ -46,13 +47,13 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, tables Tables) e
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
 	})
-	for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions} {
+	for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions, tables.Access} {
 		in := &dynamodb.DescribeTableInput{TableName: aws.String(name)}
 		if err := waiter.Wait(ctx, in, 5*time.Minute); err != nil {
 			return fmt.Errorf("dynamo: wait for table %s: %w", name, err)
 		}
 	}
-	return nil
+	return enableAccessTTL(ctx, client, tables.Access)
 }
 
 func tableDefinitions(t Tables) []*dynamodb.CreateTableInput {
@@ -90,5 +91,6 @@ func tableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 		table(t.Usernames, "username"),
 		table(t.Models, "id"),
 		predictions,
+		accessTable(t.Access),
 	}
 }

@@ -4,7 +4,7 @@
 //
 // Files: routes and the middleware here; request decoding (decode.go);
 // errors (errors.go); one file per resource (users.go, account.go,
-// models.go, predictions.go); identifying the caller (auth.go).
+// models.go, predictions.go, access.go); identifying the caller (auth.go).
 package httpapi
 
 import (
@@ -25,9 +25,9 @@ const (
 	MaxInlineInput = 4 * 1024 * 1024
 )
 
-// Authenticator tells which user made a request: from its Basic credentials
-// locally, or from the API Gateway authorizer's context on AWS. It returns an
-// EUnauthorized error when there is no valid identity.
+// Authenticator tells which user made a request (Auth, in auth.go, on both
+// runtimes). It returns an EUnauthorized error when there is no valid
+// identity, EThrottled when the caller is over its rate.
 type Authenticator interface {
 	Authenticate(r *http.Request) (userID string, err error)
 }
@@ -69,6 +69,12 @@ func (a *API) Routes() []Route {
 		{"prediction", "GET", "/predict/{id}", true, a.prediction},
 		{"download", "GET", "/predict/{id}/download", true, a.download},
 		{"predictions", "GET", "/predictions", true, a.predictions},
+		// Access (access.go).
+		{"token", "POST", "/auth/token", false, a.token},
+		{"password", "POST", "/users/me/password", true, a.changePassword},
+		{"createkey", "POST", "/api-keys", true, a.createAPIKey},
+		{"apikeys", "GET", "/api-keys", true, a.apiKeys},
+		{"deletekey", "DELETE", "/api-keys/{id}", true, a.deleteAPIKey},
 	}
 }
 

@@ -12,6 +12,9 @@ type registerRequest struct {
 }
 
 func (a *API) register(w http.ResponseWriter, r *http.Request, _ string) error {
+	if err := a.svc.AllowRegistration(r.Context(), ClientAddr(r)); err != nil {
+		return err
+	}
 	var req registerRequest
 	if err := decode(r, &req, "firstname", "username", "password"); err != nil {
 		return err

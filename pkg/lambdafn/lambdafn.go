@@ -1,13 +1,17 @@
 // Package lambdafn is the composition root of the ML Service on AWS Lambda
 // (pkg/local is the one of local mode): it reads
 // the function's environment, builds the AWS SDK clients and the domain
-// Service once per cold start, and adapts the HTTP API's routes and the
-// authorizer to Lambda handlers (the state machine's tasks are pkg/stepfn's).
+// Service once per cold start, and adapts the HTTP API's routes to Lambda
+// handlers (the state machine's tasks are pkg/stepfn's).
 // Each functions/<name>/main.go is a few lines that call it and lambda.Start.
 //
 // Environment of every function (template.yaml sets it):
 //
 //	TABLE_USERS, TABLE_USERNAMES, TABLE_MODELS, TABLE_PREDICTIONS  DynamoDB tables
+//	TABLE_ACCESS       DynamoDB table of API keys and throttles (access.go)
+//	TOKEN_SECRET_ARN   Secrets Manager secret of the token keyset, read at cold start
+//	MLSVC_TOKEN_KEYS   the token keyset itself, instead (sam local, tests)
+//	MLSVC_ADDRESS_LIMIT, MLSVC_RATE_LIMIT  limits (mlsvc.ParseRate)
 //	BUCKET             S3 bucket of inputs, results, CSVs and model files
 //	STATE_MACHINE_ARN  the prediction workflow (only the predict function starts it)
 //	MLSVC_DELAY        workflow wait (mlsvc.ParseDelay; default mlsvc.DefaultDelay)
@@ -42,6 +46,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"mlsvc/pkg/dynamo"
+	"mlsvc/pkg/httpapi"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/obs"
 	"mlsvc/pkg/s3blob"
@@ -56,6 +61,12 @@ type Env struct {
 	Delay           mlsvc.Delay
 	BcryptCost      int
 	S3PathStyle     bool
+	// Access: TokenSecretARN or TokenKeys (one is needed by functions
+	// that sign or check session tokens), and the limits.
+	TokenSecretARN string
+	TokenKeys      string
+	AddressLimit   mlsvc.Rate
+	RateLimit      mlsvc.Rate
 }
 
 // ReadEnv reads an Env with getenv (os.Getenv in a function). The four
@@ -68,7 +79,10 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 			Usernames:   getenv("TABLE_USERNAMES"),
 			Models:      getenv("TABLE_MODELS"),
 			Predictions: getenv("TABLE_PREDICTIONS"),
+			Access:      getenv("TABLE_ACCESS"),
 		},
+		TokenSecretARN:  getenv("TOKEN_SECRET_ARN"),
+		TokenKeys:       getenv("MLSVC_TOKEN_KEYS"),
 		Bucket:          getenv("BUCKET"),
 		StateMachineARN: getenv("STATE_MACHINE_ARN"),
 	}
@@ -76,6 +90,7 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	for name, v := range map[string]string{
 		"TABLE_USERS": e.Tables.Users, "TABLE_USERNAMES": e.Tables.Usernames,
 		"TABLE_MODELS": e.Tables.Models, "TABLE_PREDICTIONS": e.Tables.Predictions,
+		"TABLE_ACCESS": e.Tables.Access,
 	} {
 		if v == "" {
 			missing = append(missing, name)
@@ -91,6 +106,12 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	}
 	if e.BcryptCost, err = mlsvc.ParseBcryptCost(getenv("MLSVC_BCRYPT_COST")); err != nil {
 		return Env{}, fmt.Errorf("lambdafn: MLSVC_BCRYPT_COST: %w", err)
+	}
+	if e.AddressLimit, err = mlsvc.ParseRate(getenv("MLSVC_ADDRESS_LIMIT"), mlsvc.DefaultAddressLimit); err != nil {
+		return Env{}, fmt.Errorf("lambdafn: MLSVC_ADDRESS_LIMIT: %w", err)
+	}
+	if e.RateLimit, err = mlsvc.ParseRate(getenv("MLSVC_RATE_LIMIT"), mlsvc.DefaultRateLimit); err != nil {
+		return Env{}, fmt.Errorf("lambdafn: MLSVC_RATE_LIMIT: %w", err)
 	}
 	if s := getenv("S3_FORCE_PATH_STYLE"); s != "" {
 		if e.S3PathStyle, err = strconv.ParseBool(s); err != nil {
@@ -117,7 +138,10 @@ type Options struct {
 	// Catalog returns the published models' catalog entries
 	// (models.Catalog); the cold start publishes those not in the table yet.
 	Catalog func() ([]*mlsvc.Model, error)
-	Logger  *slog.Logger
+	// Tokens says the function signs or checks session tokens: its cold
+	// start reads the keyset (TOKEN_SECRET_ARN or MLSVC_TOKEN_KEYS).
+	Tokens bool
+	Logger *slog.Logger
 	// Metrics receives the business events; nil: CloudWatch Embedded
 	// Metric Format lines on stdout (obs.EMF).
 	Metrics mlsvc.Metrics
@@ -134,6 +158,9 @@ type Deps struct {
 	Service *mlsvc.Service
 	Worker  *mlsvc.Worker
 	Logger  *slog.Logger
+	// Limiter limits each caller's requests (MLSVC_RATE_LIMIT), counted in
+	// the access table: every warm instance sees the same count.
+	Limiter mlsvc.RateLimiter
 }
 
 // NewDeps builds the SDK clients, the Service and the Worker of one
@@ -159,20 +186,32 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 			return Deps{}, err
 		}
 	}
+	var keys *mlsvc.Keyset
+	if opts.Tokens {
+		if keys, err = tokenKeys(ctx, cfg, env); err != nil {
+			return Deps{}, err
+		}
+	}
+	store := dynamo.NewStore(newDynamoDB(cfg), env.Tables)
 	domain := mlsvc.Config{
-		Store:      dynamo.NewStore(newDynamoDB(cfg), env.Tables),
-		Blobs:      blobs,
-		Workflow:   workflow,
-		Builtin:    opts.Builtin,
-		Delay:      env.Delay.Pick,
-		BcryptCost: env.BcryptCost,
-		Logger:     opts.Logger,
-		Metrics:    opts.Metrics,
+		Store:        store,
+		Blobs:        blobs,
+		Workflow:     workflow,
+		Builtin:      opts.Builtin,
+		Delay:        env.Delay.Pick,
+		BcryptCost:   env.BcryptCost,
+		Logger:       opts.Logger,
+		TokenKeys:    keys,
+		AddressLimit: env.AddressLimit,
+		Metrics:      opts.Metrics,
 	}
 	if domain.Metrics == nil {
 		domain.Metrics = obs.NewEMF(os.Stdout, opts.Logger, invocationAttrs)
 	}
-	d := Deps{Service: mlsvc.New(domain), Worker: mlsvc.NewWorker(domain), Logger: opts.Logger}
+	d := Deps{
+		Service: mlsvc.New(domain), Worker: mlsvc.NewWorker(domain), Logger: opts.Logger,
+		Limiter: mlsvc.NewWindowLimiter(store, env.RateLimit, nil),
+	}
 	if opts.Catalog != nil {
 		ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
 		defer cancel()
@@ -319,5 +358,10 @@ func Start(opts Options, handler func(Deps) any) {
 
 // StartRoute is the main of the function of the API route name.
 func StartRoute(name string, opts Options) {
-	Start(opts, func(d Deps) any { return Route(d.Service, name, d.Logger) })
+	for _, rt := range httpapi.New(nil, nil, nil).Routes() {
+		if rt.Name == name {
+			opts.Tokens = rt.Auth || rt.Name == "token"
+		}
+	}
+	Start(opts, func(d Deps) any { return Route(d.Service, name, d.Limiter, d.Logger) })
 }

@@ -38,7 +38,7 @@ func (f *fakeStore) CreateModel(_ context.Context, m *mlsvc.Model) error      { 
 
 func TestReadEnv(t *testing.T) {
 	full := map[string]string{
-		"TABLE_USERS": "u", "TABLE_USERNAMES": "n", "TABLE_MODELS": "m", "TABLE_PREDICTIONS": "p",
+		"TABLE_USERS": "u", "TABLE_USERNAMES": "n", "TABLE_MODELS": "m", "TABLE_PREDICTIONS": "p", "TABLE_ACCESS": "a",
 		"BUCKET": "b", "STATE_MACHINE_ARN": "arn", "MLSVC_DELAY": "1s-3s", "MLSVC_BCRYPT_COST": "6",
 		"S3_FORCE_PATH_STYLE": "true",
 	}
@@ -59,6 +59,12 @@ func TestReadEnv(t *testing.T) {
 		e.BcryptCost != 6 || !e.S3PathStyle {
 		t.Errorf("ReadEnv = %+v", e)
 	}
+	if e.Tables.Access != "a" || e.AddressLimit != mlsvc.DefaultAddressLimit || e.RateLimit != mlsvc.DefaultRateLimit {
+		t.Errorf("ReadEnv access settings = %+v", e)
+	}
+	if e, err := ReadEnv(with("MLSVC_RATE_LIMIT", "off")); err != nil || !e.RateLimit.Off() {
+		t.Errorf("MLSVC_RATE_LIMIT=off: %+v, %v", e.RateLimit, err)
+	}
 	if e, err := ReadEnv(with("MLSVC_DELAY", "")); err != nil || e.Delay != (mlsvc.Delay{Min: 10 * time.Second, Max: 25 * time.Second}) {
 		t.Errorf("default delay = %+v, %v; want 10s-25s", e.Delay, err)
 	}
@@ -69,6 +75,9 @@ func TestReadEnv(t *testing.T) {
 		{"MLSVC_DELAY", "5s-1s", "ascending"},
 		{"MLSVC_BCRYPT_COST", "99", "MLSVC_BCRYPT_COST"},
 		{"S3_FORCE_PATH_STYLE", "yes please", "S3_FORCE_PATH_STYLE"},
+		{"TABLE_ACCESS", "", "TABLE_ACCESS"},
+		{"MLSVC_RATE_LIMIT", "fast", "MLSVC_RATE_LIMIT"},
+		{"MLSVC_ADDRESS_LIMIT", "0/min", "MLSVC_ADDRESS_LIMIT"},
 	} {
 		if _, err := ReadEnv(with(c.name, c.value)); err == nil || !strings.Contains(err.Error(), c.wantErr) {
 			t.Errorf("ReadEnv with %s=%q: error %v, want one naming %s", c.name, c.value, err, c.wantErr)
@@ -140,95 +149,43 @@ func newService(t *testing.T, store mlsvc.Store) *mlsvc.Service {
 	return mlsvc.New(mlsvc.Config{Store: store, Blobs: noBlobs{}, Workflow: noWorkflow{}, BcryptCost: bcrypt.MinCost})
 }
 
-func TestAuthorizer(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("password one"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ann := &mlsvc.User{ID: "u-1", Username: "ann", PasswordHash: string(hash)}
-	down := false
-	store := &fakeStore{userByUsername: func(name string) (*mlsvc.User, error) {
-		switch {
-		case down:
-			return nil, context.DeadlineExceeded
-		case strings.EqualFold(name, "ann"):
-			return ann, nil
-		}
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "no user %s", name)
-	}}
-	authorize := Authorizer(newService(t, store), nil)
-	request := func(header string) events.APIGatewayV2CustomAuthorizerV2Request {
-		return events.APIGatewayV2CustomAuthorizerV2Request{
-			Version: "2.0", Type: "REQUEST", RouteKey: "GET /users/me",
-			IdentitySource: []string{header}, Headers: map[string]string{"authorization": header},
-		}
-	}
-	for _, c := range []struct {
-		name, header string
-		userID       string
-	}{
-		{"valid", basic("ann", "password one"), "u-1"},
-		{"username in another case", basic("ANN", "password one"), "u-1"},
-		{"wrong password", basic("ann", "password two"), ""},
-		{"unknown user", basic("bob", "password one"), ""},
-		{"not Basic", "Bearer abc", ""},
-		{"empty", "", ""},
-	} {
-		resp, err := authorize(context.Background(), request(c.header))
-		if err != nil {
-			t.Errorf("%s: error %v", c.name, err)
-			continue
-		}
-		got, _ := resp.Context[UserIDKey].(string)
-		if !resp.IsAuthorized || got != c.userID {
-			t.Errorf("%s: %+v, want authorized with user_id %q", c.name, resp, c.userID)
-		}
-		if c.userID == "" && resp.Context != nil {
-			t.Errorf("%s: context %v, want none", c.name, resp.Context)
-		}
-	}
-	// Only the identity source, as API Gateway may send it.
-	req := request(basic("ann", "password one"))
-	req.Headers = nil
-	if resp, err := authorize(context.Background(), req); err != nil || resp.Context[UserIDKey] != "u-1" {
-		t.Errorf("identity source only: %+v, %v", resp, err)
-	}
-	// A store failure is an error (API Gateway answers 500 and caches nothing), not a denial.
-	down = true
-	if _, err := authorize(context.Background(), request(basic("ann", "password one"))); err == nil {
-		t.Error("store down: no error")
-	}
-}
-
 func TestRoute(t *testing.T) {
+	ann := &mlsvc.User{ID: "u-1", Firstname: "Ann", Username: "ann", Balance: 12_50, PasswordHash: "$2a$04$x"}
 	store := &fakeStore{userByID: func(id string) (*mlsvc.User, error) {
 		if id == "u-1" {
-			return &mlsvc.User{ID: "u-1", Firstname: "Ann", Username: "ann", Balance: 12_50}, nil
+			return ann, nil
 		}
 		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
 	}}
-	handle := Route(newService(t, store), "me", nil)
-	event := func(auth map[string]any) events.APIGatewayV2HTTPRequest {
+	svc := newService(t, store)
+	token, _, err := svc.IssueToken(ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, _ := newService(t, store).IssueToken(ann) // signed by another keyset
+	handle := Route(svc, "me", nil, nil)
+	event := func(authorization string) events.APIGatewayV2HTTPRequest {
 		ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET /users/me", RawPath: "/users/me"}
 		ev.RequestContext.HTTP.Method = http.MethodGet
 		ev.RequestContext.HTTP.Path = "/users/me"
-		if auth != nil {
-			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: auth}
+		if authorization != "" {
+			ev.Headers = map[string]string{"authorization": authorization}
 		}
 		return ev
 	}
 	for _, c := range []struct {
 		name   string
-		auth   map[string]any
+		header string
 		status int
 		body   string
 	}{
-		{"authorized", map[string]any{UserIDKey: "u-1"}, 200, `"balance":12.5`},
-		{"no authorizer context", nil, 401, `"detail":`},
-		{"authorizer without user", map[string]any{}, 401, `"detail":`},
-		{"user id of the wrong type", map[string]any{UserIDKey: 7}, 401, `"detail":`},
+		{"session token", "Bearer " + token, 200, `"balance":12.5`},
+		{"no credentials", "", 401, `"detail":`},
+		{"token of another keyset", "Bearer " + other, 401, `"detail":`},
+		{"garbage token", "Bearer abc", 401, `"detail":`},
+		{"unknown scheme", "Digest x", 401, `"detail":`},
 	} {
-		resp, err := handle(context.Background(), event(c.auth))
+		resp, err := handle(context.Background(), event(c.header))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -241,7 +198,7 @@ func TestRoute(t *testing.T) {
 			t.Error("Route of an unknown name did not panic")
 		}
 	}()
-	Route(newService(t, store), "no-such-route", nil)
+	Route(svc, "no-such-route", nil, nil)
 }
 
 func TestPublish(t *testing.T) {

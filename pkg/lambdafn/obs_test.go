@@ -20,23 +20,37 @@ import (
 // the route's pattern, the status and the user; a 5xx at ERROR as the one
 // line with status >= 500 that the template's metric filter counts.
 func TestRouteRequestLog(t *testing.T) {
+	users := map[string]*mlsvc.User{
+		"u-1": {ID: "u-1", Firstname: "Ann", Username: "ann", Balance: 12_50, PasswordHash: "$2a$04$ann"},
+		"u-2": {ID: "u-2", Firstname: "Bob", Username: "bob", PasswordHash: "$2a$04$bob"},
+	}
+	reads := map[string]int{}
 	store := &fakeStore{userByID: func(id string) (*mlsvc.User, error) {
-		if id == "u-1" {
-			return &mlsvc.User{ID: "u-1", Firstname: "Ann", Username: "ann", Balance: 12_50}, nil
+		reads[id]++
+		if id == "u-2" && reads[id] > 1 { // the token's check reads the user, then the handler fails
+			return nil, errors.New("DynamoDB is down")
 		}
-		return nil, errors.New("DynamoDB is down")
+		return users[id], nil
 	}}
+	svc := newService(t, store)
+	token := func(id string) string {
+		tok, _, err := svc.IssueToken(users[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + tok
+	}
 	var buf bytes.Buffer
-	handle := Route(newService(t, store), "me", LoggerTo(&buf))
-	call := func(gatewayID, lambdaID string, auth map[string]any) (events.APIGatewayV2HTTPResponse, map[string]any) {
+	handle := Route(svc, "me", nil, LoggerTo(&buf))
+	call := func(gatewayID, lambdaID string, authorization string) (events.APIGatewayV2HTTPResponse, map[string]any) {
 		t.Helper()
 		buf.Reset()
 		ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET /users/me", RawPath: "/users/me"}
 		ev.RequestContext.HTTP.Method = http.MethodGet
 		ev.RequestContext.HTTP.Path = "/users/me"
 		ev.RequestContext.RequestID = gatewayID
-		if auth != nil {
-			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: auth}
+		if authorization != "" {
+			ev.Headers = map[string]string{"authorization": authorization}
 		}
 		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: lambdaID})
 		resp, err := handle(ctx, ev)
@@ -77,14 +91,14 @@ func TestRouteRequestLog(t *testing.T) {
 		}
 	}
 
-	_, line := call("gw-1", "lambda-1", map[string]any{UserIDKey: "u-1"})
+	_, line := call("gw-1", "lambda-1", token("u-1"))
 	check("200", line, map[string]any{
 		"level": "INFO", "route": "GET /users/me", "status": 200.0, "method": "GET",
 		"request_id": "gw-1", "aws_request_id": "lambda-1", "user_id": "u-1",
 	})
-	_, line = call("gw-2", "lambda-2", nil)
+	_, line = call("gw-2", "lambda-2", "")
 	check("401", line, map[string]any{"level": "INFO", "status": 401.0, "request_id": "gw-2", "aws_request_id": "lambda-2"})
-	resp, line := call("gw-3", "lambda-3", map[string]any{UserIDKey: "u-2"})
+	resp, line := call("gw-3", "lambda-3", token("u-2"))
 	if resp.StatusCode != 500 {
 		t.Fatalf("store down: %d", resp.StatusCode)
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	// Admin opens the data for an administrative command while a server may
 	// be running: pending predictions are left to the server.
 	Admin bool
+	// AddressLimit bounds registrations and failed sign-ins per client
+	// address; RateLimit the requests per user or API key (an in-process
+	// token bucket). Zero: off (cmd/mlsvc sets the defaults).
+	AddressLimit, RateLimit mlsvc.Rate
 }
 
 // App is a running local service.
@@ -82,6 +86,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		store.Close()
 		return nil, err
 	}
+	keys, err := LoadKeyset(cfg.DataDir)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	metrics := prom.New(func(ctx context.Context) (int, error) {
 		ps, err := store.PendingPredictions(ctx)
 		return len(ps), err
@@ -89,7 +98,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	domain := mlsvc.Config{
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
-		Metrics: metrics,
+		TokenKeys: keys, AddressLimit: cfg.AddressLimit, Metrics: metrics,
 	}
 	run := runner.New(runner.Config{
 		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,
@@ -119,7 +128,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
-	api := httpapi.New(svc, httpapi.NewBasicAuth(svc, mlsvc.AuthCacheTTL), log)
+	api := httpapi.New(svc, httpapi.NewAuth(svc, mlsvc.AuthCacheTTL, mlsvc.NewBucketLimiter(cfg.RateLimit, cfg.Now)), log)
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	mux.Handle("GET /blobs/", http.StripPrefix("/blobs/", blobs.Handler()))

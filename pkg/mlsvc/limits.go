@@ -27,10 +27,10 @@ const (
 	DownloadURLTTL = 10 * time.Minute
 	MaxURLTTL      = 15 * time.Minute
 
-	// AuthCacheTTL is how long verified credentials are remembered: by the
-	// local server's cache and by API Gateway's authorizer cache
-	// (template.yaml's ReauthorizeEvery), so a changed password or a removed
-	// user is refused after at most this long on either runtime.
+	// AuthCacheTTL is how long verified Basic credentials are remembered by
+	// each process (the local server, each warm function) before the next
+	// slow hash; a changed password is refused at once all the same
+	// (httpapi.Auth compares the password generation).
 	AuthCacheTTL = 60 * time.Second
 
 	// DefaultBcryptCost is the password hashing cost unless configured

@@ -126,6 +126,9 @@ type Store interface {
 	// first: the local runner resumes them after a restart and both
 	// runtimes settle those whose workflow was lost.
 	PendingPredictions(ctx context.Context) ([]*Prediction, error)
+
+	// AccessStore keeps API keys, password changes and throttles (access.go).
+	AccessStore
 }
 
 // Blobs stores opaque objects by key.

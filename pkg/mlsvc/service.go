@@ -32,6 +32,12 @@ type Config struct {
 	// Metrics observes predictions' business events (metrics.go). Default
 	// NopMetrics.
 	Metrics Metrics
+	// TokenKeys signs and verifies session tokens. Default: a new random
+	// keyset (tokens then die with the process).
+	TokenKeys *Keyset
+	// AddressLimit bounds registrations and failed sign-ins per client
+	// address (zero: off).
+	AddressLimit Rate
 }
 
 // withDefaults fills in the optional fields.
@@ -54,6 +60,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NopMetrics{}
 	}
+	if cfg.TokenKeys == nil {
+		cfg.TokenKeys = NewKeyset()
+	}
 	return cfg
 }
 
@@ -74,6 +83,9 @@ type Service struct {
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
+	tokenKeys    *Keyset // tokens.go
+	addressLimit Rate    // signin.go
+
 	mu    sync.Mutex
 	dummy []byte // hash compared when a user does not exist
 }
@@ -85,7 +97,10 @@ func New(cfg Config) *Service {
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
 		metrics: cfg.Metrics,
-		hashers: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		// Half the CPUs at most: a burst of sign-ins leaves the others to
+		// everyone else's requests (BenchmarkSignInAttackP99 in pkg/local).
+		hashers:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		tokenKeys: cfg.TokenKeys, addressLimit: cfg.AddressLimit,
 	}
 }
 

@@ -21,11 +21,8 @@ func (s *Service) Register(ctx context.Context, firstname, username, password st
 	if err := validUsername(username); err != nil {
 		return nil, err
 	}
-	switch {
-	case utf8.RuneCountInString(password) < 8:
-		return nil, Errorf(EInvalid, "password must be at least 8 characters")
-	case len(password) > maxPasswordBytes:
-		return nil, Errorf(EInvalid, "password must be at most %d bytes", maxPasswordBytes)
+	if err := validPassword("password", password); err != nil {
+		return nil, err
 	}
 	hash, err := s.hash(ctx, password)
 	if err != nil {

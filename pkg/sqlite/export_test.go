@@ -2,6 +2,7 @@ package sqlite
 
 // MigrationV1 is the first schema, for the migration test.
 var MigrationV1 = migrations[0]
+var SchemaVersion = len(migrations)
 
 // Exec runs a statement on the store's database, for tests that set
 // pragmas such as max_page_count.

@@ -122,6 +122,26 @@ var migrations = []string{
 
 	`ALTER TABLE predictions ADD COLUMN input_bytes INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE predictions ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';`,
+
+	// API keys and throttles (access.go).
+	`CREATE TABLE api_keys (
+		id           TEXT PRIMARY KEY,
+		user_id      TEXT NOT NULL REFERENCES users (id),
+		name         TEXT NOT NULL,
+		prefix       TEXT NOT NULL,
+		hash         TEXT NOT NULL, -- hex SHA-256 of the key
+		created_at   INTEGER NOT NULL,
+		last_used_at INTEGER NOT NULL -- 0: never
+	) STRICT;
+	CREATE INDEX api_keys_user ON api_keys (user_id, created_at, id);
+
+	CREATE TABLE throttles (
+		key     TEXT PRIMARY KEY,
+		count   INTEGER NOT NULL,
+		until   INTEGER NOT NULL,
+		expires INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX throttles_expires ON throttles (expires);`,
 }
 
 // migrate brings the schema up to date in one transaction, so two processes

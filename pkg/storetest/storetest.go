@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 		{"ConcurrentCreateUser", testConcurrentCreateUser},
 		{"PendingPredictions", testPendingPredictions},
 	}
+	tests = append(tests, accessTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore(t)) })
 	}

@@ -72,11 +72,6 @@ func TestWarmDuration(t *testing.T) {
 		decode(t, "POST /users", st.api("register", request(t, "register", "/users",
 			map[string]string{"firstname": "W", "username": fmt.Sprintf("warm-%d", i), "password": password}, nil)), http.StatusCreated, nil)
 	})
-	measure("authorizer", func(int) {
-		if a := st.authorize("GET /users/me", basic("warm", password)); !a.IsAuthorized {
-			t.Fatal("authorizer refused")
-		}
-	})
 	measure("me", func(int) {
 		decode(t, "GET /users/me", st.api("me", request(t, "me", "/users/me", nil, auth)), http.StatusOK, nil)
 	})

@@ -41,8 +41,8 @@ func decode(t *testing.T, what string, resp events.APIGatewayV2HTTPResponse, sta
 }
 
 // user registers a user through the register function, tops up its balance
-// and returns the authorizer's answer for its credentials.
-func (st *stack) user(name string, topUp float64) *events.APIGatewayV2CustomAuthorizerSimpleResponse {
+// and returns its session token from the token function.
+func (st *stack) user(name string, topUp float64) *signedIn {
 	t := st.t
 	t.Helper()
 	password := "correct horse " + name
@@ -55,16 +55,29 @@ func (st *stack) user(name string, topUp float64) *events.APIGatewayV2CustomAuth
 	if reg.UserID == "" || reg.Message == "" || reg.UserID != st.userID(name) {
 		t.Fatalf("POST /users = %+v, want the id of the new user and a message", reg)
 	}
-	auth := st.authorize("POST /predict", basic(name, password))
-	if !auth.IsAuthorized || auth.Context["user_id"] != reg.UserID {
-		t.Fatalf("authorizer for %s: %+v, want authorized as %s", name, auth, reg.UserID)
-	}
+	auth := &signedIn{header: "Bearer " + st.token(name, password), userID: reg.UserID}
 	if topUp > 0 {
 		var out struct{ Balance json.Number }
 		decode(t, "POST /account/topup", st.api("topup", request(t, "topup", "/account/topup",
-			map[string]any{"amount": topUp}, &auth)), http.StatusOK, &out)
+			map[string]any{"amount": topUp}, auth)), http.StatusOK, &out)
 	}
-	return &auth
+	return auth
+}
+
+// token signs in through the token function and returns the session token.
+func (st *stack) token(name, password string) string {
+	st.t.Helper()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	decode(st.t, "POST /auth/token", st.api("token", request(st.t, "token", "/auth/token",
+		map[string]string{"username": name, "password": password}, nil)), http.StatusOK, &tok)
+	if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.ExpiresIn <= 0 || tok.ExpiresIn > 3600 {
+		st.t.Fatalf("POST /auth/token = %+v", tok)
+	}
+	return tok.AccessToken
 }
 
 // userID looks the user up in the tables, independently of the functions.
@@ -77,7 +90,7 @@ func (st *stack) userID(name string) string {
 	return u.ID
 }
 
-func (st *stack) balance(auth *events.APIGatewayV2CustomAuthorizerSimpleResponse) string {
+func (st *stack) balance(auth *signedIn) string {
 	st.t.Helper()
 	var me struct {
 		Balance json.Number `json:"balance"`
@@ -97,7 +110,7 @@ type predictionView struct {
 	UpdatedAt  string          `json:"updated_at"`
 }
 
-func (st *stack) prediction(auth *events.APIGatewayV2CustomAuthorizerSimpleResponse, id string) predictionView {
+func (st *stack) prediction(auth *signedIn, id string) predictionView {
 	st.t.Helper()
 	var v predictionView
 	decode(st.t, "GET /predict/"+id, st.api("prediction", request(st.t, "prediction", "/predict/"+id, nil, auth)), http.StatusOK, &v)
@@ -106,7 +119,7 @@ func (st *stack) prediction(auth *events.APIGatewayV2CustomAuthorizerSimpleRespo
 
 // predict requests a prediction and returns its id and the execution input
 // the predict function started the state machine with.
-func (st *stack) predict(auth *events.APIGatewayV2CustomAuthorizerSimpleResponse, modelID string, rows any) (string, string) {
+func (st *stack) predict(auth *signedIn, modelID string, rows any) (string, string) {
 	t := st.t
 	t.Helper()
 	before := len(st.sfn.started())
@@ -150,38 +163,96 @@ var rows = []map[string]float64{
 	{"feature_0": 0.9, "feature_1": 0.5, "feature_2": 0.5, "feature_3": 0.5, "feature_4": 0.5},
 }
 
-func TestAuthorizer(t *testing.T) {
+// TestAuthentication: the route functions identify callers themselves,
+// with no API Gateway authorizer: no or wrong credentials get the API's
+// 401 {"detail"} from the function, and a username refused a moment ago
+// can register and sign in at once (no cached refusal).
+func TestAuthentication(t *testing.T) {
 	st := newStack(t)
+	early := &signedIn{header: basic("bob", "correct horse bob")}
+	decode(t, "GET /users/me before registering", st.api("me", request(t, "me", "/users/me", nil, early)), http.StatusUnauthorized, nil)
 	auth := st.user("bob", 0)
-	id := auth.Context["user_id"].(string)
+	id := auth.userID
 
-	// Wrong or missing credentials are let through without a user id, so
-	// the route answers SPEC.md's 401 with a {"detail"} body.
-	for _, header := range []string{basic("bob", "wrong password"), basic("nobody", "correct horse bob"), "Bearer abc", ""} {
-		got := st.authorize("GET /users/me", header)
-		if _, has := got.Context["user_id"]; has {
-			t.Errorf("authorizer(%q) = %+v, want no user_id", header, got)
-		}
-		resp := st.api("me", request(t, "me", "/users/me", nil, &got))
+	for _, header := range []string{basic("bob", "wrong password"), basic("nobody", "correct horse bob"), "Bearer abc", "Bearer mlsk_nope", ""} {
+		resp := st.api("me", request(t, "me", "/users/me", nil, &signedIn{header: header}))
 		var body struct{ Detail string }
 		decode(t, "GET /users/me with "+header, resp, http.StatusUnauthorized, &body)
 		if body.Detail == "" || responseHeader(resp, "WWW-Authenticate") == "" {
 			t.Errorf("401 %+v, want a detail and WWW-Authenticate", resp)
 		}
 	}
-	// With the right ones, the route sees the user.
-	var me struct {
-		UserID   string `json:"user_id"`
-		Username string `json:"username"`
-	}
-	decode(t, "GET /users/me", st.api("me", request(t, "me", "/users/me", nil, auth)), http.StatusOK, &me)
-	if me.UserID != id || me.Username != "bob" {
-		t.Errorf("GET /users/me = %+v, want user %s bob", me, id)
+	// With the right ones, the route sees the user: a token, and Basic
+	// right after the failed attempt above.
+	for _, a := range []*signedIn{auth, early} {
+		var me struct {
+			UserID   string `json:"user_id"`
+			Username string `json:"username"`
+		}
+		decode(t, "GET /users/me", st.api("me", request(t, "me", "/users/me", nil, a)), http.StatusOK, &me)
+		if me.UserID != id || me.Username != "bob" {
+			t.Errorf("GET /users/me = %+v, want user %s bob", me, id)
+		}
 	}
 	// Usernames are unique, whatever the case.
 	resp := st.api("register", request(t, "register", "/users",
 		map[string]string{"firstname": "Bob", "username": "BOB", "password": "another password"}, nil))
 	decode(t, "POST /users again", resp, http.StatusConflict, nil)
+}
+
+// TestAPIKeysAndPasswordChange: keys are created, listed, used and revoked
+// through their functions, a revoked key is refused at once by another
+// function, and so is a token issued before a password change.
+func TestAPIKeysAndPasswordChange(t *testing.T) {
+	st := newStack(t)
+	auth := st.user("kim", 0)
+	var k struct {
+		ID, Name, Key, Prefix string
+		CreatedAt             string `json:"created_at"`
+	}
+	decode(t, "POST /api-keys", st.api("createkey", request(t, "createkey", "/api-keys", map[string]string{"name": "ci"}, auth)), http.StatusCreated, &k)
+	if !strings.HasPrefix(k.Key, "mlsk_") || !strings.HasPrefix(k.Key, k.Prefix) || k.ID == "" || k.Name != "ci" || k.CreatedAt == "" {
+		t.Fatalf("POST /api-keys = %+v", k)
+	}
+	key := &signedIn{header: "Bearer " + k.Key, userID: auth.userID}
+	if got := st.balance(key); got != "0" {
+		t.Errorf("balance with the key: %s", got)
+	}
+	var list []map[string]any
+	resp := st.api("apikeys", request(t, "apikeys", "/api-keys", nil, auth))
+	decode(t, "GET /api-keys", resp, http.StatusOK, &list)
+	if len(list) != 1 || list[0]["id"] != k.ID || list[0]["last_used_at"] == nil || strings.Contains(resp.Body, k.Key) {
+		t.Errorf("GET /api-keys = %s", resp.Body)
+	}
+	other := st.user("lou", 0)
+	decode(t, "DELETE another user's key", st.api("deletekey", request(t, "deletekey", "/api-keys/"+k.ID, nil, other)), http.StatusNotFound, nil)
+	decode(t, "DELETE /api-keys/{id}", st.api("deletekey", request(t, "deletekey", "/api-keys/"+k.ID, nil, auth)), http.StatusNoContent, nil)
+	// The me function used the key a moment ago (warm); it is refused now.
+	decode(t, "GET /users/me with the revoked key", st.api("me", request(t, "me", "/users/me", nil, key)), http.StatusUnauthorized, nil)
+
+	oldBasic := &signedIn{header: basic("kim", "correct horse kim")}
+	decode(t, "GET /users/me with Basic (now remembered by the warm me function)", st.api("me", request(t, "me", "/users/me", nil, oldBasic)), http.StatusOK, nil)
+	decode(t, "POST /users/me/password", st.api("password", request(t, "password", "/users/me/password",
+		map[string]string{"current_password": "correct horse kim", "new_password": "battery staple kim"}, auth)), http.StatusNoContent, nil)
+	decode(t, "GET /users/me with a token from before", st.api("me", request(t, "me", "/users/me", nil, auth)), http.StatusUnauthorized, nil)
+	decode(t, "GET /users/me with the old password, remembered by another function", st.api("me", request(t, "me", "/users/me", nil, oldBasic)), http.StatusUnauthorized, nil)
+	fresh := &signedIn{header: "Bearer " + st.token("kim", "battery staple kim")}
+	decode(t, "GET /users/me with a new token", st.api("me", request(t, "me", "/users/me", nil, fresh)), http.StatusOK, nil)
+
+	// Failed sign-ins back off, the same for an unknown username.
+	for _, name := range []string{"kim", "nobody"} {
+		var statuses []int
+		for range mlsvc.SignInFreeFailures + 1 {
+			r := st.api("token", request(t, "token", "/auth/token", map[string]string{"username": name, "password": "wrong password"}, nil))
+			statuses = append(statuses, r.StatusCode)
+			if r.StatusCode == http.StatusTooManyRequests && responseHeader(r, "Retry-After") == "" {
+				t.Errorf("429 without Retry-After")
+			}
+		}
+		if want := []int{401, 401, 401, 401, 401, 429}; !slices.Equal(statuses, want) {
+			t.Errorf("sign-ins of %s: %v, want %v", name, statuses, want)
+		}
+	}
 }
 
 func TestPredictionCompletes(t *testing.T) {
@@ -381,7 +452,7 @@ func TestPredictionStartFails(t *testing.T) {
 	if got := st.balance(auth); got != "20" {
 		t.Errorf("balance = %s, want 20 (refunded)", got)
 	}
-	ps, _, err := st.store.Predictions(t.Context(), auth.Context["user_id"].(string), mlsvc.Page{Limit: 10})
+	ps, _, err := st.store.Predictions(t.Context(), auth.userID, mlsvc.Page{Limit: 10})
 	if err != nil || len(ps) != 1 || ps[0].Status != mlsvc.StatusFailed {
 		t.Errorf("predictions in the table: %+v, %v; want one, failed", ps, err)
 	}

@@ -34,6 +34,7 @@ import (
 
 	"mlsvc/internal/testenv"
 	"mlsvc/pkg/dynamo"
+	"mlsvc/pkg/mlsvc"
 )
 
 // Credentials and region of every client, the bootstraps' and the tests':
@@ -48,8 +49,9 @@ const (
 
 // functionNames are the directories of functions/, one bootstrap each.
 var functionNames = []string{
-	"authorizer", "register", "me", "topup", "models", "predict", "prediction",
+	"register", "me", "topup", "models", "predict", "prediction",
 	"download", "predictions", "web", "inference", "failure", "sweeper",
+	"token", "password", "createkey", "apikeys", "deletekey",
 }
 
 // emulators are the tools the end-to-end tests need.
@@ -192,12 +194,13 @@ func newStack(t *testing.T) *stack {
 	st.tables = dynamo.Tables{
 		Users: prefix + "users", Usernames: prefix + "usernames",
 		Models: prefix + "models", Predictions: prefix + "predictions",
+		Access: prefix + "access",
 	}
 	if err := dynamo.CreateTables(t.Context(), st.ddb, st.tables); err != nil {
 		t.Fatalf("CreateTables: %v", err)
 	}
 	t.Cleanup(func() {
-		for _, name := range []string{st.tables.Users, st.tables.Usernames, st.tables.Models, st.tables.Predictions} {
+		for _, name := range []string{st.tables.Users, st.tables.Usernames, st.tables.Models, st.tables.Predictions, st.tables.Access} {
 			st.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		}
 	})
@@ -221,6 +224,10 @@ func newStack(t *testing.T) *stack {
 	})
 
 	st.sfn = newFakeSFN(t)
+	keyset, err := mlsvc.NewKeyset().MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	st.env = []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -231,6 +238,9 @@ func newStack(t *testing.T) *stack {
 		"TABLE_USERNAMES=" + st.tables.Usernames,
 		"TABLE_MODELS=" + st.tables.Models,
 		"TABLE_PREDICTIONS=" + st.tables.Predictions,
+		"TABLE_ACCESS=" + st.tables.Access,
+		// One keyset for every function, as the template's secret is.
+		"MLSVC_TOKEN_KEYS=" + string(keyset),
 		"BUCKET=" + bucket,
 		"STATE_MACHINE_ARN=" + stateMachineARN,
 		"MLSVC_DELAY=0s",
@@ -443,30 +453,16 @@ func (st *stack) api(name string, ev events.APIGatewayV2HTTPRequest) events.APIG
 	return resp
 }
 
-// authorize invokes the authorizer as API Gateway does for a request to
-// routeKey with this Authorization header.
-func (st *stack) authorize(routeKey, header string) events.APIGatewayV2CustomAuthorizerSimpleResponse {
-	st.t.Helper()
-	var ev events.APIGatewayV2CustomAuthorizerV2Request
-	sampleEvent(st.t, "authorizer", &ev)
-	ev.RouteKey, ev.RequestContext.RouteKey = routeKey, routeKey
-	ev.Headers = map[string]string{"authorization": header}
-	ev.IdentitySource = []string{header}
-	raw := st.fn("authorizer").invoke(st.t, ev)
-	if e := asError(raw); e != nil {
-		st.t.Fatalf("authorizer: handler error %s: %s", e.ErrorType, e.ErrorMessage)
-	}
-	var resp events.APIGatewayV2CustomAuthorizerSimpleResponse
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		st.t.Fatalf("authorizer: response %s: %v", raw, err)
-	}
-	return resp
+// signedIn is a user as requests carry it: an Authorization header.
+type signedIn struct {
+	header string // Authorization
+	userID string
 }
 
 // request builds the HTTP API event of route name from its sample in
-// events/, with the path, body, and the authorizer's context as API
-// Gateway passes it (nil: a public route, no authorizer).
-func request(t *testing.T, name, path string, body any, auth *events.APIGatewayV2CustomAuthorizerSimpleResponse) events.APIGatewayV2HTTPRequest {
+// events/, with the path, body, and the caller's Authorization header
+// (nil: none).
+func request(t *testing.T, name, path string, body any, auth *signedIn) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	var ev events.APIGatewayV2HTTPRequest
 	sampleEvent(t, name, &ev)
@@ -483,10 +479,16 @@ func request(t *testing.T, name, path string, body any, auth *events.APIGatewayV
 	if id, ok := strings.CutPrefix(path, "/predict/"); ok {
 		ev.PathParameters = map[string]string{"id": strings.TrimSuffix(id, "/download")}
 	}
+	if id, ok := strings.CutPrefix(path, "/api-keys/"); ok {
+		ev.PathParameters = map[string]string{"id": id}
+	}
+	if ev.Headers == nil {
+		ev.Headers = map[string]string{}
+	}
 	delete(ev.Headers, "authorization")
 	ev.RequestContext.Authorizer = nil
 	if auth != nil {
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: auth.Context}
+		ev.Headers["authorization"] = auth.header
 	}
 	return ev
 }

@@ -285,6 +285,7 @@ func (st *stack) checkPolicies() {
 		st.tables.Usernames:   str(get(genv, "TABLE_USERNAMES", "Ref")),
 		st.tables.Models:      str(get(genv, "TABLE_MODELS", "Ref")),
 		st.tables.Predictions: str(get(genv, "TABLE_PREDICTIONS", "Ref")),
+		st.tables.Access:      str(get(genv, "TABLE_ACCESS", "Ref")),
 	}
 	bucketID := str(get(genv, "BUCKET", "Ref"))
 	var machineID string

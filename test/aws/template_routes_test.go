@@ -1,12 +1,13 @@
 package awstest
 
 import (
-	"reflect"
-	"strings"
 	"testing"
 )
 
-func TestTemplateAuthorizer(t *testing.T) {
+// TestTemplateNoAuthorizer: one HTTP API, without an authorizer (whose
+// cache could neither revoke a key at once nor forget a refusal), with
+// tighter throttles on sign-up and sign-in than on the rest.
+func TestTemplateNoAuthorizer(t *testing.T) {
 	tpl := loadTemplate(t)
 	apis := tpl.resources("AWS::Serverless::HttpApi")
 	if len(apis) != 1 {
@@ -21,33 +22,17 @@ func TestTemplateAuthorizer(t *testing.T) {
 			}
 		}
 	}
-	auth := get(tpl.resource(api), "Properties", "Auth")
-	name := str(get(auth, "DefaultAuthorizer"))
-	a := get(auth, "Authorizers", name)
-	if a == nil {
-		t.Fatalf("%s: DefaultAuthorizer %q is not among its Authorizers", api, name)
+	props := get(tpl.resource(api), "Properties")
+	if auth := get(props, "Auth"); auth != nil {
+		t.Errorf("%s: Auth = %v, want no authorizer", api, auth)
 	}
-	fnArn := list(get(a, "FunctionArn", "Fn::GetAtt"))
-	if len(fnArn) != 2 || str(fnArn[1]) != "Arn" {
-		t.Fatalf("authorizer %s: FunctionArn is not !GetAtt <Function>.Arn", name)
-	}
-	targets := buildTargets(t, tpl)
-	if got := targets[str(fnArn[0])]; got != "authorizer" {
-		t.Errorf("authorizer %s runs %s, built from functions/%s, want functions/authorizer", name, fnArn[0], got)
-	}
-	checks := []struct {
-		path []string
-		want any
-	}{
-		{[]string{"AuthorizerPayloadFormatVersion"}, "2.0"},
-		{[]string{"EnableSimpleResponses"}, true},
-		{[]string{"EnableFunctionDefaultPermissions"}, true},
-		{[]string{"Identity", "ReauthorizeEvery"}, 60},
-		{[]string{"Identity", "Headers"}, []any{"Authorization"}},
-	}
-	for _, c := range checks {
-		if got := get(a, c.path...); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("authorizer %s: %s = %#v, want %#v", name, strings.Join(c.path, "."), got, c.want)
+	for _, key := range []string{"POST /users", "POST /auth/token"} {
+		rs := get(props, "RouteSettings", key)
+		rate, _ := get(rs, "ThrottlingRateLimit").(int)
+		burst, _ := get(rs, "ThrottlingBurstLimit").(int)
+		def, _ := get(map[string]any(tpl), "Parameters", "ThrottlingRateLimit", "Default").(int)
+		if rs == nil || rate <= 0 || burst <= 0 || rate >= def {
+			t.Errorf("%s: RouteSettings[%q] = %v, want its own throttle, tighter than the default", api, key, rs)
 		}
 	}
 }

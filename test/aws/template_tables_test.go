@@ -37,6 +37,8 @@ func createTableRequests(t *testing.T, tables dynamo.Tables) map[string]tableDef
 			got[def.TableName] = def
 			mu.Unlock()
 			io.WriteString(w, `{"TableDescription":{"TableStatus":"CREATING"}}`)
+		case "DynamoDB_20120810.UpdateTimeToLive":
+			io.WriteString(w, `{"TimeToLiveSpecification":{"AttributeName":"expires_at","Enabled":true}}`)
 		case "DynamoDB_20120810.DescribeTable":
 			io.WriteString(w, `{"Table":{"TableStatus":"ACTIVE"}}`)
 		default:
@@ -89,6 +91,7 @@ func TestTemplateTables(t *testing.T) {
 	tpl := loadTemplate(t)
 	env := map[string]string{ // environment variable → table resource
 		"TABLE_USERS": "", "TABLE_USERNAMES": "", "TABLE_MODELS": "", "TABLE_PREDICTIONS": "",
+		"TABLE_ACCESS": "",
 	}
 	genv := get(map[string]any(tpl), "Globals", "Function", "Environment", "Variables")
 	for name := range env {
@@ -102,7 +105,12 @@ func TestTemplateTables(t *testing.T) {
 	want := createTableRequests(t, dynamo.Tables{
 		Users: env["TABLE_USERS"], Usernames: env["TABLE_USERNAMES"],
 		Models: env["TABLE_MODELS"], Predictions: env["TABLE_PREDICTIONS"],
+		Access: env["TABLE_ACCESS"],
 	})
+	// Throttles expire by DynamoDB's TTL.
+	if got := get(tpl.resource(env["TABLE_ACCESS"]), "Properties", "TimeToLiveSpecification"); str(get(got, "AttributeName")) != dynamo.TTLAttribute || get(got, "Enabled") != true {
+		t.Errorf("%s: TimeToLiveSpecification = %v, want %s enabled", env["TABLE_ACCESS"], got, dynamo.TTLAttribute)
+	}
 	tables := tpl.resources("AWS::DynamoDB::Table")
 	if len(tables) != len(want) {
 		t.Errorf("template.yaml has tables %v, dynamo.CreateTables makes %d", tables, len(want))

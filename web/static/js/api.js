@@ -1,49 +1,55 @@
-// The API client: same-origin fetch with HTTP Basic credentials kept in
-// sessionStorage only (gone when the tab closes, never in the URL or in
-// localStorage). Every request says X-Requested-With: fetch so that a 401
-// does not make the browser open its own sign-in popup.
+// The API client: same-origin fetch with a session token (POST
+// /auth/token) kept in sessionStorage only — never the password, never in
+// the URL or in localStorage; it dies with the tab and within the hour.
+// Every request says X-Requested-With: fetch so that a 401 does not make
+// the browser open its own sign-in popup.
 
-const KEY = 'mlsvc.credentials';
+const KEY = 'mlsvc.session';
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, retryAfter = 0) {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
     this.detail = detail;
+    this.retryAfter = retryAfter;
   }
 }
 
-export function getCredentials() {
+// getSession returns {token, username, expiresAt} or null.
+export function getSession() {
   try {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return null;
-    const c = JSON.parse(raw);
-    return typeof c?.username === 'string' && typeof c?.password === 'string' ? c : null;
+    const s = JSON.parse(raw);
+    return typeof s?.token === 'string' && typeof s?.username === 'string' && typeof s?.expiresAt === 'number' ? s : null;
   } catch {
     return null;
   }
 }
 
-export function setCredentials(username, password) {
-  sessionStorage.setItem(KEY, JSON.stringify({ username, password }));
+export function setSession(session) {
+  sessionStorage.setItem(KEY, JSON.stringify({ token: session.token, username: session.username, expiresAt: session.expiresAt }));
 }
 
-export function clearCredentials() {
+export function clearSession() {
   sessionStorage.removeItem(KEY);
 }
 
-function basic({ username, password }) {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
+// createSession exchanges a username and password for a session token; the
+// password is not kept.
+export async function createSession(username, password) {
+  const data = await request('POST', '/auth/token', { body: { username, password }, auth: false });
+  if (typeof data?.access_token !== 'string') throw new ApiError(0, 'The server sent no session token.');
+  const ttl = Number(data.expires_in) > 0 ? Number(data.expires_in) : 3600;
+  return { token: data.access_token, username, expiresAt: Date.now() + ttl * 1000 };
 }
 
 let onUnauthorized = () => {};
 
-// setUnauthorizedHandler registers what to do when stored credentials stop
-// working (a 401 on an authenticated call that did not pass its own).
+// setUnauthorizedHandler registers what to do when the session stops
+// working (expired, or a 401 on an authenticated call that did not pass
+// its own session).
 export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
@@ -61,18 +67,19 @@ async function detailOf(res) {
   return `The server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}.`;
 }
 
-// request calls the API. auth: true uses the stored credentials; an object
-// {username, password} uses those (sign-in); false sends none. body is sent
+// request calls the API. auth: true uses the stored session; a session
+// object uses that one (sign-in); false sends none. body is sent
 // as JSON; raw (a Blob, File or string) is sent as it is, with contentType.
 // With withHeaders it returns {data, headers} instead of the data alone.
 export async function request(method, path, { body, raw, contentType, auth = true, headers: extra = {}, withHeaders = false } = {}) {
   const headers = { Accept: 'application/json', 'X-Requested-With': 'fetch', ...extra };
-  const creds = auth === true ? getCredentials() : auth || null;
-  if (auth === true && !creds) {
-    onUnauthorized();
-    throw new ApiError(401, 'Please sign in.');
+  const session = auth === true ? getSession() : auth || null;
+  if (auth === true && (!session || session.expiresAt <= Date.now())) {
+    const err = new ApiError(401, session ? 'Your session has expired. Please sign in again.' : 'Please sign in.');
+    onUnauthorized(err);
+    throw err;
   }
-  if (creds) headers.Authorization = basic(creds);
+  if (session) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (raw !== undefined) headers['Content-Type'] = contentType;
   let res;
@@ -88,7 +95,13 @@ export async function request(method, path, { body, raw, contentType, auth = tru
     throw new ApiError(0, `Cannot reach the server (${e.message}). Check your connection and try again.`);
   }
   if (!res.ok) {
-    const err = new ApiError(res.status, await detailOf(res));
+    let detail = await detailOf(res);
+    const retryAfter = res.status === 429 ? Number.parseInt(res.headers.get('Retry-After') ?? '', 10) || 0 : 0;
+    if (res.status === 429) {
+      const wait = retryAfter > 0 ? `Please wait ${retryAfter} s and try again.` : 'Please wait a moment and try again.';
+      detail = /try again/i.test(detail) ? `Too many attempts: ${detail}` : `Too many attempts. ${wait}`;
+    }
+    const err = new ApiError(res.status, detail, retryAfter);
     if (res.status === 401 && auth === true) onUnauthorized(err);
     throw err;
   }
@@ -105,7 +118,12 @@ export async function request(method, path, { body, raw, contentType, auth = tru
 export const api = {
   register: (firstname, username, password) =>
     request('POST', '/users', { body: { firstname, username, password }, auth: false }),
-  me: (creds) => request('GET', '/users/me', { auth: creds ?? true }),
+  me: (session) => request('GET', '/users/me', { auth: session ?? true }),
+  changePassword: (current, next) =>
+    request('POST', '/users/me/password', { body: { current_password: current, new_password: next } }),
+  apiKeys: () => request('GET', '/api-keys'),
+  createAPIKey: (name) => request('POST', '/api-keys', { body: { name } }),
+  deleteAPIKey: (id) => request('DELETE', `/api-keys/${encodeURIComponent(id)}`),
   topUp: (amount) => request('POST', '/account/topup', { body: { amount } }),
   models: () => request('GET', '/models', { auth: false }),
   // idempotencyKey makes a retry of the same submission (after a network

@@ -2,10 +2,11 @@
 // sign out) and the session. Views render into <main>; each returns an
 // optional cleanup function that runs when the route changes.
 
-import { api, clearCredentials, getCredentials, setCredentials, setUnauthorizedHandler } from './api.js';
+import { api, clearSession, createSession, getSession, setSession, setUnauthorizedHandler } from './api.js';
 import { h, replace } from './dom.js';
 import { formatMoney } from './format.js';
 import { Store } from './store.js';
+import * as accountView from './views/account.js';
 import * as dashboard from './views/dashboard.js';
 import * as details from './views/details.js';
 import * as historyView from './views/history.js';
@@ -28,6 +29,7 @@ const routes = [
   { pattern: /^\/predict(?:\/([^/]+))?$/, view: predict, nav: 'predict', auth: true },
   { pattern: /^\/history$/, view: historyView, nav: 'history', auth: true },
   { pattern: /^\/predictions\/([^/]+)$/, view: details, nav: 'history', auth: true },
+  { pattern: /^\/account$/, view: accountView, nav: 'account', auth: true },
 ];
 
 let cleanup = null;
@@ -35,7 +37,7 @@ let flash = null;
 let returnTo = null;
 let firstRender = true;
 
-const signedIn = () => getCredentials() !== null;
+const signedIn = () => getSession() !== null;
 
 function navigate(path, { message, replaceEntry = false } = {}) {
   if (message) flash = message;
@@ -47,27 +49,39 @@ function navigate(path, { message, replaceEntry = false } = {}) {
   } else location.hash = target;
 }
 
+// signIn exchanges the password for a session token, which is all that is
+// kept (sessionStorage); the password is not.
 async function signIn(username, password) {
   store.resetUser();
-  await store.loadMe({ username, password });
-  setCredentials(username, password);
+  const session = await createSession(username, password);
+  await store.loadMe(session);
+  setSession(session);
   const to = returnTo && returnTo !== '/login' && returnTo !== '/register' ? returnTo : '/dashboard';
   returnTo = null;
   renderFrame();
   navigate(to);
 }
 
+// renewSession replaces the session after a password change, which ends
+// the tokens issued before it.
+async function renewSession(password) {
+  const current = getSession();
+  if (!current) return;
+  setSession(await createSession(current.username, password));
+}
+
 function signOut(message = { kind: 'info', text: 'You are signed out.' }) {
-  clearCredentials();
+  clearSession();
   store.resetUser();
   renderFrame();
   navigate('/login', { message });
 }
 
-setUnauthorizedHandler(() => {
+setUnauthorizedHandler((err) => {
   if (!signedIn()) return;
   const here = location.hash.slice(1);
-  signOut({ kind: 'error', text: 'Your sign-in is no longer valid. Please sign in again.' });
+  const expired = /expired/i.test(err?.detail ?? '');
+  signOut({ kind: 'error', text: expired ? 'Your session has expired. Please sign in again.' : 'Your sign-in is no longer valid. Please sign in again.' });
   returnTo = here || null; // back there after signing in again
 });
 
@@ -77,6 +91,7 @@ const NAV = {
     ['models', '/models', 'Models'],
     ['predict', '/predict', 'New prediction'],
     ['history', '/history', 'History'],
+    ['account', '/account', 'Account'],
   ],
   out: [
     ['login', '/login', 'Sign in'],
@@ -162,7 +177,7 @@ function render() {
   renderFrame();
   const message = flash;
   flash = null;
-  const ctx = { store, api, navigate, params, flash: message, signIn, signOut };
+  const ctx = { store, api, navigate, params, flash: message, signIn, signOut, renewSession };
   if (route) cleanup = route.view.render(main, ctx) ?? null;
   else notFound(main);
   const title = main.querySelector('h1');

@@ -1,4 +1,5 @@
-// Sign in: checks the credentials with GET /users/me before keeping them.
+// Sign in: exchanges the password for a session token (POST /auth/token)
+// and keeps only the token.
 
 import { add, h } from '../dom.js';
 import { busy, errorRegion, field, pageHeading, showError } from './common.js';
