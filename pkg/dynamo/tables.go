@@ -18,6 +18,7 @@ type Tables struct {
 	Usernames   string // key username (S): the lower-cased name, with user_id
 	Models      string // key id (S)
 	Predictions string // key id (S); GSIs by_user and pending
+	Ledger      string // key user_id (S) + entry_key (S): balance changes (ledger.go)
 }
 
 // Index names of the predictions table.
@@ -46,7 +47,7 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, tables Tables) e
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
 	})
-	for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions} {
+	for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions, tables.Ledger} {
 		in := &dynamodb.DescribeTableInput{TableName: aws.String(name)}
 		if err := waiter.Wait(ctx, in, 5*time.Minute); err != nil {
 			return fmt.Errorf("dynamo: wait for table %s: %w", name, err)
@@ -85,10 +86,15 @@ func tableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		},
 	}
+	ledger := table(t.Ledger, "user_id")
+	ledger.KeySchema = append(ledger.KeySchema, types.KeySchemaElement{AttributeName: aws.String("entry_key"), KeyType: types.KeyTypeRange})
+	ledger.AttributeDefinitions = append(ledger.AttributeDefinitions,
+		types.AttributeDefinition{AttributeName: aws.String("entry_key"), AttributeType: types.ScalarAttributeTypeS})
 	return []*dynamodb.CreateTableInput{
 		table(t.Users, "id"),
 		table(t.Usernames, "username"),
 		table(t.Models, "id"),
 		predictions,
+		ledger,
 	}
 }

@@ -69,6 +69,8 @@ func (a *API) Routes() []Route {
 		{"prediction", "GET", "/predict/{id}", true, a.prediction},
 		{"download", "GET", "/predict/{id}/download", true, a.download},
 		{"predictions", "GET", "/predictions", true, a.predictions},
+		{"transactions", "GET", "/account/transactions", true, a.transactions},
+		{"stripewebhook", "POST", "/webhooks/stripe", false, a.stripeWebhook},
 	}
 }
 

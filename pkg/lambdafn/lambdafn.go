@@ -7,7 +7,8 @@
 //
 // Environment of every function (template.yaml sets it):
 //
-//	TABLE_USERS, TABLE_USERNAMES, TABLE_MODELS, TABLE_PREDICTIONS  DynamoDB tables
+//	TABLE_USERS, TABLE_USERNAMES, TABLE_MODELS, TABLE_PREDICTIONS, TABLE_LEDGER  DynamoDB tables
+//	MLSVC_TOPUP        top-up mode (mlsvc.ParseTopUpMode; the topup function)
 //	BUCKET             S3 bucket of inputs, results, CSVs and model files
 //	STATE_MACHINE_ARN  the prediction workflow (only the predict function starts it)
 //	MLSVC_DELAY        workflow wait (mlsvc.ParseDelay; default mlsvc.DefaultDelay)
@@ -66,6 +67,7 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 			Usernames:   getenv("TABLE_USERNAMES"),
 			Models:      getenv("TABLE_MODELS"),
 			Predictions: getenv("TABLE_PREDICTIONS"),
+			Ledger:      getenv("TABLE_LEDGER"),
 		},
 		Bucket:          getenv("BUCKET"),
 		StateMachineARN: getenv("STATE_MACHINE_ARN"),
@@ -74,6 +76,7 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	for name, v := range map[string]string{
 		"TABLE_USERS": e.Tables.Users, "TABLE_USERNAMES": e.Tables.Usernames,
 		"TABLE_MODELS": e.Tables.Models, "TABLE_PREDICTIONS": e.Tables.Predictions,
+		"TABLE_LEDGER": e.Tables.Ledger,
 	} {
 		if v == "" {
 			missing = append(missing, name)

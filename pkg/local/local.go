@@ -46,6 +46,9 @@ type Config struct {
 	// Admin opens the data for an administrative command while a server may
 	// be running: pending predictions are left to the server.
 	Admin bool
+	// TopUpMode and Payments: how users add money (mlsvc.Config).
+	TopUpMode string
+	Payments  mlsvc.Payments
 }
 
 // App is a running local service.
@@ -80,6 +83,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	domain := mlsvc.Config{
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
+		TopUpMode: cfg.TopUpMode, Payments: cfg.Payments,
 	}
 	run := runner.New(runner.Config{
 		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,

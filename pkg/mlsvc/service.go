@@ -1,6 +1,7 @@
 package mlsvc
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -29,6 +30,10 @@ type Config struct {
 	// BcryptCost is the password hashing cost. Default DefaultBcryptCost.
 	BcryptCost int
 	Logger     *slog.Logger
+	// TopUpMode is TopUpOpen (the default, ""), TopUpStripe or
+	// TopUpOperator (ledger.go); Payments takes paid top-ups in stripe mode.
+	TopUpMode string
+	Payments  Payments
 }
 
 // withDefaults fills in the optional fields.
@@ -67,6 +72,9 @@ type Service struct {
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
+	topUpMode string   // ledger.go
+	payments  Payments // ledger.go, stripe mode only
+
 	mu    sync.Mutex
 	dummy []byte // hash compared when a user does not exist
 }
@@ -77,7 +85,8 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
-		hashers: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		hashers:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		topUpMode: cmp.Or(cfg.TopUpMode, TopUpOpen), payments: cfg.Payments,
 	}
 }
 

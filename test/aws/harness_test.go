@@ -200,12 +200,13 @@ func newStack(t *testing.T) *stack {
 	st.tables = dynamo.Tables{
 		Users: prefix + "users", Usernames: prefix + "usernames",
 		Models: prefix + "models", Predictions: prefix + "predictions",
+		Ledger: prefix + "ledger",
 	}
 	if err := dynamo.CreateTables(t.Context(), st.ddb, st.tables); err != nil {
 		t.Fatalf("CreateTables: %v", err)
 	}
 	t.Cleanup(func() {
-		for _, name := range []string{st.tables.Users, st.tables.Usernames, st.tables.Models, st.tables.Predictions} {
+		for _, name := range []string{st.tables.Users, st.tables.Usernames, st.tables.Models, st.tables.Predictions, st.tables.Ledger} {
 			st.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		}
 	})
@@ -239,6 +240,7 @@ func newStack(t *testing.T) *stack {
 		"TABLE_USERNAMES=" + st.tables.Usernames,
 		"TABLE_MODELS=" + st.tables.Models,
 		"TABLE_PREDICTIONS=" + st.tables.Predictions,
+		"TABLE_LEDGER=" + st.tables.Ledger,
 		"BUCKET=" + bucket,
 		"STATE_MACHINE_ARN=" + stateMachineARN,
 		"MLSVC_DELAY=0s",

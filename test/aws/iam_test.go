@@ -209,6 +209,7 @@ func (st *stack) checkPolicies() {
 		st.tables.Usernames:   str(get(genv, "TABLE_USERNAMES", "Ref")),
 		st.tables.Models:      str(get(genv, "TABLE_MODELS", "Ref")),
 		st.tables.Predictions: str(get(genv, "TABLE_PREDICTIONS", "Ref")),
+		st.tables.Ledger:      str(get(genv, "TABLE_LEDGER", "Ref")),
 	}
 	bucketID := str(get(genv, "BUCKET", "Ref"))
 	var machineID string

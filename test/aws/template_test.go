@@ -43,6 +43,8 @@ var specRoutes = []struct {
 	{"GET", "/predict/{id}", true},
 	{"GET", "/predict/{id}/download", true},
 	{"GET", "/predictions", true},
+	{"GET", "/account/transactions", true},
+	{"POST", "/webhooks/stripe", false},
 }
 
 // apiRoutes maps "METHOD /path" to the name of the route in httpapi, which
@@ -421,6 +423,7 @@ func TestTemplateTables(t *testing.T) {
 	tpl := loadTemplate(t)
 	env := map[string]string{ // environment variable → table resource
 		"TABLE_USERS": "", "TABLE_USERNAMES": "", "TABLE_MODELS": "", "TABLE_PREDICTIONS": "",
+		"TABLE_LEDGER": "",
 	}
 	genv := get(map[string]any(tpl), "Globals", "Function", "Environment", "Variables")
 	for name := range env {
@@ -434,6 +437,7 @@ func TestTemplateTables(t *testing.T) {
 	want := createTableRequests(t, dynamo.Tables{
 		Users: env["TABLE_USERS"], Usernames: env["TABLE_USERNAMES"],
 		Models: env["TABLE_MODELS"], Predictions: env["TABLE_PREDICTIONS"],
+		Ledger: env["TABLE_LEDGER"],
 	})
 	tables := tpl.resources("AWS::DynamoDB::Table")
 	if len(tables) != len(want) {
