@@ -128,3 +128,13 @@ func (p *Payments) Event(payload []byte, signature string) (*mlsvc.Payment, erro
 	}
 	return &mlsvc.Payment{SessionID: s.ID, UserID: s.ClientReferenceID, Amount: mlsvc.Cents(s.AmountTotal)}, nil
 }
+
+// SuccessURL and CancelURL are the web UI's pages Checkout returns to, for
+// the service at baseURL (such as https://api.example.com/).
+func SuccessURL(baseURL string) string {
+	return strings.TrimSuffix(baseURL, "/") + "/?topup=success&session_id={CHECKOUT_SESSION_ID}"
+}
+
+func CancelURL(baseURL string) string {
+	return strings.TrimSuffix(baseURL, "/") + "/?topup=canceled"
+}
