@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -60,12 +61,29 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request, userID string
 // startCheckout is POST /account/topup in stripe mode: a Checkout Session
 // the web UI sends the user to.
 func (a *API) startCheckout(w http.ResponseWriter, r *http.Request, userID string, amount mlsvc.Cents) error {
-	url, id, err := a.svc.StartTopUp(r.Context(), userID, amount)
+	url, id, err := a.svc.StartTopUp(r.Context(), userID, amount, origin(r))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"checkout_url": url, "session_id": id})
 	return nil
+}
+
+// hostPattern is a host name or address with an optional port.
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+
+// origin is the scheme and host the request was sent to, where the web UI
+// is served too: Stripe Checkout sends the user back there. Behind API
+// Gateway the scheme comes from X-Forwarded-Proto.
+func origin(r *http.Request) string {
+	if !hostPattern.MatchString(r.Host) {
+		return ""
+	}
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // maxWebhookBytes bounds a Stripe event; real ones are a few kilobytes.

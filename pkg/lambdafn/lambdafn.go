@@ -55,6 +55,7 @@ type Env struct {
 	Delay           mlsvc.Delay
 	BcryptCost      int
 	S3PathStyle     bool
+	TopUpMode       string // mlsvc.TopUpOpen, TopUpStripe or TopUpOperator
 }
 
 // ReadEnv reads an Env with getenv (os.Getenv in a function). The four
@@ -93,6 +94,9 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	if e.BcryptCost, err = mlsvc.ParseBcryptCost(getenv("MLSVC_BCRYPT_COST")); err != nil {
 		return Env{}, fmt.Errorf("lambdafn: MLSVC_BCRYPT_COST: %w", err)
 	}
+	if e.TopUpMode, err = mlsvc.ParseTopUpMode(getenv("MLSVC_TOPUP")); err != nil {
+		return Env{}, fmt.Errorf("lambdafn: MLSVC_TOPUP: %w", err)
+	}
 	if s := getenv("S3_FORCE_PATH_STYLE"); s != "" {
 		if e.S3PathStyle, err = strconv.ParseBool(s); err != nil {
 			return Env{}, fmt.Errorf("lambdafn: S3_FORCE_PATH_STYLE=%q: want true or false", s)
@@ -119,6 +123,10 @@ type Options struct {
 	// (models.Catalog); the cold start publishes those not in the table yet.
 	Catalog func() ([]*mlsvc.Model, error)
 	Logger  *slog.Logger
+	// Payments builds the payment provider (payments.Stripe) of the
+	// functions that take paid top-ups; called at cold start in stripe
+	// mode only.
+	Payments func(context.Context, aws.Config) (mlsvc.Payments, error)
 }
 
 // coldStartTimeout bounds the AWS calls of a cold start; Lambda allows 10 s
@@ -157,7 +165,18 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 			return Deps{}, err
 		}
 	}
+	var payments mlsvc.Payments
+	if opts.Payments != nil && env.TopUpMode == mlsvc.TopUpStripe {
+		pctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
+		payments, err = opts.Payments(pctx, cfg)
+		cancel()
+		if err != nil {
+			return Deps{}, err
+		}
+	}
 	domain := mlsvc.Config{
+		TopUpMode:  env.TopUpMode,
+		Payments:   payments,
 		Store:      dynamo.NewStore(newDynamoDB(cfg), env.Tables),
 		Blobs:      blobs,
 		Workflow:   workflow,

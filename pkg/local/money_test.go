@@ -334,12 +334,15 @@ func TestStripeCheckout(t *testing.T) {
 // returns its URL. It skips without stripe-mock (fails under CI).
 func startStripeMock(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("stripe-mock")
-	if err != nil {
-		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-		bin = filepath.Join(strings.TrimSpace(string(gopath)), "bin", "stripe-mock")
-		if _, err := os.Stat(bin); err != nil {
-			testenv.Skip(t, "stripe-mock not installed: go install github.com/stripe/stripe-mock@v0.203.0 (make aws-setup does)")
+	// make aws-setup installs it in the repo's .cache/bin.
+	bin := filepath.Join("..", "..", ".cache", "bin", "stripe-mock")
+	if _, err := os.Stat(bin); err != nil {
+		if bin, err = exec.LookPath("stripe-mock"); err != nil {
+			gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+			bin = filepath.Join(strings.TrimSpace(string(gopath)), "bin", "stripe-mock")
+			if _, err := os.Stat(bin); err != nil {
+				testenv.Skip(t, "stripe-mock not installed: go install github.com/stripe/stripe-mock@v0.203.0 (make aws-setup does, into .cache/bin)")
+			}
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

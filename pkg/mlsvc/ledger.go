@@ -118,9 +118,10 @@ func (s *Service) selfTopUp(want string) error {
 // payments and reads its signed notifications of their outcome.
 type Payments interface {
 	// NewSession starts the payment of amount by the user and returns the
-	// page where they pay and the session's id. EUnavailable when the
-	// provider cannot be reached.
-	NewSession(ctx context.Context, userID string, amount Cents) (url, sessionID string, err error)
+	// page where they pay and the session's id; the provider sends the user
+	// back to the web UI at origin (such as https://api.example.com) unless
+	// configured otherwise. EUnavailable when the provider cannot be reached.
+	NewSession(ctx context.Context, userID string, amount Cents, origin string) (url, sessionID string, err error)
 	// Event verifies a notification's signature and reads it: a completed
 	// payment, or nil for an event that credits nothing. EInvalid for a
 	// bad, stale or missing signature or a malformed event.
@@ -138,7 +139,7 @@ type Payment struct {
 // StartTopUp starts a paid top-up of amount (stripe mode): the user pays on
 // the returned page, and the provider's webhook credits the balance
 // (CreditPayment) once the payment completes.
-func (s *Service) StartTopUp(ctx context.Context, userID string, amount Cents) (url, sessionID string, err error) {
+func (s *Service) StartTopUp(ctx context.Context, userID string, amount Cents, origin string) (url, sessionID string, err error) {
 	if err := s.selfTopUp(TopUpStripe); err != nil {
 		return "", "", err
 	}
@@ -151,7 +152,7 @@ func (s *Service) StartTopUp(ctx context.Context, userID string, amount Cents) (
 	if _, err := s.store.UserByID(ctx, userID); err != nil {
 		return "", "", err
 	}
-	url, sessionID, err = s.payments.NewSession(ctx, userID, amount)
+	url, sessionID, err = s.payments.NewSession(ctx, userID, amount, origin)
 	if err != nil {
 		return "", "", err
 	}

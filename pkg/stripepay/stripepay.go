@@ -30,7 +30,8 @@ type Config struct {
 	// at stripe-mock).
 	APIURL string
 	// SuccessURL and CancelURL are where Checkout sends the user back (the
-	// web UI); SuccessURL may contain {CHECKOUT_SESSION_ID}.
+	// web UI); SuccessURL may contain {CHECKOUT_SESSION_ID}. Empty: the web
+	// UI at the origin the top-up was requested from (SuccessURL, CancelURL).
 	SuccessURL, CancelURL string
 	HTTPClient            *http.Client // default: a client with a 20 s timeout
 }
@@ -47,9 +48,6 @@ var _ mlsvc.Payments = (*Payments)(nil)
 func New(cfg Config) (*Payments, error) {
 	if cfg.SecretKey == "" || cfg.WebhookSecret == "" {
 		return nil, errors.New("stripepay: the Stripe secret key and webhook secret are required")
-	}
-	if cfg.SuccessURL == "" || cfg.CancelURL == "" {
-		return nil, errors.New("stripepay: the success and cancel URLs are required")
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 20 * time.Second}
@@ -72,12 +70,22 @@ func New(cfg Config) (*Payments, error) {
 
 // NewSession implements mlsvc.Payments: a Checkout Session in payment mode
 // for amount (cents, USD), the user's id as client_reference_id.
-func (p *Payments) NewSession(ctx context.Context, userID string, amount mlsvc.Cents) (string, string, error) {
+func (p *Payments) NewSession(ctx context.Context, userID string, amount mlsvc.Cents, origin string) (string, string, error) {
+	success, cancel := p.cfg.SuccessURL, p.cfg.CancelURL
+	if success == "" {
+		success = SuccessURL(origin)
+	}
+	if cancel == "" {
+		cancel = CancelURL(origin)
+	}
+	if !strings.HasPrefix(success, "http") || !strings.HasPrefix(cancel, "http") {
+		return "", "", mlsvc.Errorf(mlsvc.EInvalid, "the request's host is not a valid address to return to after payment")
+	}
 	s, err := p.client.V1CheckoutSessions.Create(ctx, &stripe.CheckoutSessionCreateParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		ClientReferenceID: stripe.String(userID),
-		SuccessURL:        stripe.String(p.cfg.SuccessURL),
-		CancelURL:         stripe.String(p.cfg.CancelURL),
+		SuccessURL:        stripe.String(success),
+		CancelURL:         stripe.String(cancel),
 		LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{
 			Quantity: stripe.Int64(1),
 			PriceData: &stripe.CheckoutSessionCreateLineItemPriceDataParams{
