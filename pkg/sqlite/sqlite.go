@@ -526,7 +526,9 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return dbErrorf("commit: %w", err)
 	}
-	return nil
+	// A caller may see an error though the transaction committed (a crash
+	// before the answer): tests fail here to prove retries are safe.
+	return failpoint(ctx, "committed")
 }
 
 // dbErrorf wraps a database error with context, as fmt.Errorf. Errors of a
