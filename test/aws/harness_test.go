@@ -33,6 +33,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"mlsvc/pkg/dynamo"
+	"mlsvc/pkg/mlsvc"
 )
 
 // Credentials and region of every client, the bootstraps' and the tests':
@@ -211,6 +212,17 @@ func newStack(t *testing.T) *stack {
 		}
 	})
 	st.store = dynamo.NewStore(st.ddb, st.tables)
+	// When the test ends, its money must add up: every balance equals its
+	// ledger, every charge has its prediction and at most one refund.
+	t.Cleanup(func() {
+		ms, err := mlsvc.Audit(context.Background(), st.store)
+		if err != nil {
+			t.Errorf("Audit: %v", err)
+		}
+		for _, m := range ms {
+			t.Errorf("Audit: %s", m)
+		}
+	})
 
 	backend := s3mem.New()
 	if err := backend.CreateBucket(bucket); err != nil {
