@@ -172,8 +172,10 @@ func (s *Service) PaymentNotice(ctx context.Context, payload []byte, signature s
 	if err != nil || p == nil {
 		return false, err
 	}
-	if p.UserID == "" || p.Amount <= 0 || p.Amount > MaxTopUp {
-		s.log.WarnContext(ctx, "payment not credited: no user or amount out of range", "session_id", p.SessionID, "user_id", p.UserID, "amount", p.Amount.String())
+	// What was paid is credited, even past MaxTopUp (which bounds what a
+	// user may ask for, not what Stripe collected).
+	if p.UserID == "" || p.Amount <= 0 {
+		s.log.WarnContext(ctx, "payment not credited: no user or no amount", "session_id", p.SessionID, "user_id", p.UserID, "amount", p.Amount.String())
 		return false, nil
 	}
 	return s.CreditPayment(ctx, p.UserID, p.SessionID, p.Amount)
