@@ -16,7 +16,7 @@ import (
 // top-up credits once), and so is each prediction's charge and refund.
 //
 // Users and predictions from before the ledger get entries that explain
-// their balances: a charge per prediction, a refund per failed one, and an
+// their balances: a charge per prediction, a refund per failed (or canceled) one, and an
 // opening credit of whatever the user had topped up; balance_after is the
 // running sum in time order.
 const ledgerMigration = `CREATE TABLE ledger (
@@ -39,13 +39,13 @@ const ledgerMigration = `CREATE TABLE ledger (
 		pid, '', at
 	FROM (
 		SELECT 'opening-' || u.id AS id, u.id AS user_id, 'credit' AS type,
-			u.balance + COALESCE((SELECT SUM(p.cost) FROM predictions p WHERE p.user_id = u.id AND p.status != 'failed'), 0) AS amount,
+			u.balance + COALESCE((SELECT SUM(p.cost) FROM predictions p WHERE p.user_id = u.id AND p.status NOT IN ('failed', 'canceled')), 0) AS amount,
 			'' AS pid, u.created_at AS at, 0 AS ord
 		FROM users u
 		UNION ALL
 		SELECT 'charge-' || id, user_id, 'charge', -cost, id, created_at, 1 FROM predictions
 		UNION ALL
-		SELECT 'refund-' || id, user_id, 'refund', cost, id, updated_at, 2 FROM predictions WHERE status = 'failed'
+		SELECT 'refund-' || id, user_id, 'refund', cost, id, updated_at, 2 FROM predictions WHERE status IN ('failed', 'canceled')
 	)
 	WHERE NOT (type = 'credit' AND amount = 0);`
 
