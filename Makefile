@@ -54,7 +54,7 @@ bench-models-smoke:
 # One bootstrap per directory of functions/, deployed by template.yaml. `sam
 # build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; `make build`
 # builds them all into bin/<name>/bootstrap and prints their sizes.
-LAMBDA_FUNCTIONS := register me topup models predict prediction download predictions web inference failure sweeper token password createkey apikeys deletekey
+LAMBDA_FUNCTIONS := register me topup models predict prediction download predictions web inference failure sweeper token password createkey apikeys deletekey transactions stripewebhook
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS)
 LAMBDA_MAX_BYTES := 12582912 # 12 MiB per stripped arm64 bootstrap
@@ -94,6 +94,10 @@ build-DownloadFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/download
 build-PredictionsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/predictions
+build-StripeWebhookFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/stripewebhook
+build-TransactionsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/transactions
 build-WebFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/web
 build-InferenceFunction:
@@ -111,6 +115,7 @@ aws-setup:
 	cd infra && npm ci --no-audit --no-fund
 	scripts/dynamodb-local.sh install
 	scripts/lambda-rie.sh install >/dev/null
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/stripe/stripe-mock@v0.203.0 # pkg/local's Stripe tests
 	@for f in $(LAMBDA_FUNCTIONS); do \
 		CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(LAMBDA_HOST_BIN)/$$f/bootstrap ./functions/$$f || exit 1; \
 	done

@@ -479,6 +479,23 @@ async function main() {
     equal((await api('GET', '/users/me', { user })).balance, 100 - spent, 'API balance');
   });
 
+  await step('transactions list the top-up and every charge, newest first, each charge linked to its prediction', async () => {
+    const ledger = await api('GET', '/account/transactions?limit=1000', { user });
+    await page.goto(`${base}/#/transactions`);
+    await page.waitForFunction((n) => document.querySelectorAll('#transactions-body tr').length === n, ledger.length, { timeout: 10_000 });
+    const rows = await page.$$eval('#transactions-body tr', (trs) =>
+      trs.map((tr) => ({ id: tr.dataset.entry, type: tr.dataset.type, link: tr.querySelector('a')?.getAttribute('href') ?? '' })),
+    );
+    equal(rows.map((r) => r.id).join(), ledger.map((e) => e.id).join(), 'rows in the API order');
+    equal(rows.at(-1).type, 'topup', 'oldest entry');
+    let sum = 0;
+    for (const e of ledger) sum += e.amount;
+    equal(Math.round(sum * 100), Math.round((100 - spent) * 100), 'the entries sum to the balance');
+    for (const [i, e] of ledger.entries()) {
+      if (e.type === 'charge') equal(rows[i].link, `#/predictions/${e.prediction_id}`, `charge ${e.id} links its prediction`);
+    }
+  });
+
   await step('history polls only the pending predictions (GET /predict/{id}), never the list, and stops when none is pending', async () => {
     // One stubbed pending prediction on top of the real list makes sure
     // there is something to poll, however fast the real ones finished.

@@ -20,7 +20,7 @@ forbid ./pkg/model "$aws|^modernc.org/|^mlsvc/" "anything of the service"
 forbid ./pkg/rowio "$aws|^modernc.org/|^mlsvc/" "anything of the service"
 for p in $(go list ./pkg/...); do
   case "$p" in
-    */pkg/dynamo|*/pkg/s3blob|*/pkg/stepfn|*/pkg/lambdafn) ;;
+    */pkg/dynamo|*/pkg/s3blob|*/pkg/stepfn|*/pkg/lambdafn|*/pkg/lambdafn/payments) ;;
     *) forbid "$p" "$aws" "AWS (only the AWS adapters may)" ;;
   esac
 done

@@ -41,7 +41,7 @@ func TestModelsAddAWS(t *testing.T) {
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("admintest", "admintest", ""),
 	}, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	tables := dynamo.Tables{Users: "admin-users", Usernames: "admin-usernames", Models: "admin-models", Predictions: "admin-predictions"}
+	tables := dynamo.Tables{Users: "admin-users", Usernames: "admin-usernames", Models: "admin-models", Predictions: "admin-predictions", Access: "admin-access", Ledger: "admin-ledger"}
 	if err := dynamo.CreateTables(ctx, client, tables); err != nil {
 		t.Fatal(err)
 	}

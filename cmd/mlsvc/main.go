@@ -18,6 +18,8 @@ commands:
   serve        run the whole service locally (MLSVC_ADDR, MLSVC_DATA_DIR, MLSVC_DELAY)
   predict      score rows offline: mlsvc predict --model MODEL.json --input ROWS.csv|ROWS.json
   models add   publish a model: mlsvc models add --name N --cost C --description D --file MODEL.json
+  credit       an operator's credit: mlsvc credit --user NAME --amount X [--aws ...]
+  audit        check every balance against its ledger (exit 1 on a mismatch) [--aws ...]
 `
 
 // errUsage marks an error whose message is already the whole story for the user.
@@ -27,6 +29,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, errMismatch) {
+		os.Exit(1)
+	}
 	if err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "mlsvc:", err)
@@ -47,6 +52,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runPredict(ctx, args[1:], stdin, stdout, stderr)
 	case "models":
 		return runModels(ctx, args[1:], stdout, stderr)
+	case "credit":
+		return runCredit(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -15,6 +15,7 @@ import (
 	"mlsvc/models"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
+	"mlsvc/pkg/stripepay"
 	"mlsvc/web"
 )
 
@@ -51,6 +52,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("MLSVC_RATE_LIMIT: %w", err)
 	}
+	topUp, err := mlsvc.ParseTopUpMode(os.Getenv("MLSVC_TOPUP"))
+	if err != nil {
+		return fmt.Errorf("MLSVC_TOPUP: %s", mlsvc.ErrorMessage(err))
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	catalog, err := models.Catalog()
 	if err != nil {
@@ -61,9 +66,15 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer ln.Close()
+	baseURL := env("MLSVC_PUBLIC_URL", "http://"+ln.Addr().String())
+	payments, err := stripePayments(topUp, baseURL)
+	if err != nil {
+		return err
+	}
 	app, err := local.Open(ctx, local.Config{
+		TopUpMode: topUp, Payments: payments,
 		DataDir: *dataDir, Delay: d, Catalog: catalog, Builtin: models.Files,
-		BaseURL: env("MLSVC_PUBLIC_URL", "http://"+ln.Addr().String()), Web: web.Handler(), Logger: log,
+		BaseURL: baseURL, Web: web.Handler(), Logger: log,
 		BcryptCost: cost, AddressLimit: addressLimit, RateLimit: rateLimit,
 	})
 	if err != nil {
@@ -93,4 +104,23 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// stripePayments configures Stripe in stripe mode from MLSVC_STRIPE_SECRET_KEY,
+// MLSVC_STRIPE_WEBHOOK_SECRET and MLSVC_STRIPE_API_URL; nil in other modes.
+func stripePayments(mode, baseURL string) (mlsvc.Payments, error) {
+	if mode != mlsvc.TopUpStripe {
+		return nil, nil
+	}
+	p, err := stripepay.New(stripepay.Config{
+		SecretKey:     os.Getenv("MLSVC_STRIPE_SECRET_KEY"),
+		WebhookSecret: os.Getenv("MLSVC_STRIPE_WEBHOOK_SECRET"),
+		APIURL:        os.Getenv("MLSVC_STRIPE_API_URL"),
+		SuccessURL:    stripepay.SuccessURL(baseURL),
+		CancelURL:     stripepay.CancelURL(baseURL),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("MLSVC_TOPUP=stripe: %w (set MLSVC_STRIPE_SECRET_KEY and MLSVC_STRIPE_WEBHOOK_SECRET)", err)
+	}
+	return p, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -135,5 +136,10 @@ func TestKillNineResumes(t *testing.T) {
 	s.call(t, "GET", "/users/me", "", &me)
 	if me.Balance.String() != "0" {
 		t.Errorf("balance = %s, want 0 (20 minus one charge of 20)", me.Balance)
+	}
+	s.kill()
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"audit", "--data", dir}, nil, &out, &errOut); err != nil {
+		t.Errorf("mlsvc audit after kill -9 and restart: %v\n%s%s", err, out.String(), errOut.String())
 	}
 }

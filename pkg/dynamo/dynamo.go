@@ -53,7 +53,7 @@ func NewStore(client *dynamodb.Client, tables Tables) *Store {
 
 // CreateUser implements mlsvc.Store.
 func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
-	err := s.transact(ctx, []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName:           aws.String(s.tables.Users),
 			Item:                userItem(u),
@@ -64,7 +64,17 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 			Item:                item{"username": str(mlsvc.UsernameKey(u.Username)), "user_id": str(u.ID)},
 			ConditionExpression: aws.String("attribute_not_exists(username)"),
 		}},
-	})
+	}
+	if u.Balance > 0 {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.tables.Ledger),
+			Item: entryItem(&mlsvc.LedgerEntry{
+				ID: mlsvc.NewID(), UserID: u.ID, Type: mlsvc.EntryCredit,
+				Amount: u.Balance, BalanceAfter: u.Balance, CreatedAt: u.CreatedAt,
+			}),
+		}})
+	}
+	err := s.transact(ctx, items)
 	switch {
 	case conditionFailed(err, 1):
 		return mlsvc.Errorf(mlsvc.EConflict, "username %q is already taken", u.Username)
@@ -103,36 +113,11 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*mlsvc.Use
 	return s.UserByID(ctx, id)
 }
 
-// AddBalance implements mlsvc.Store.
+// AddBalance implements mlsvc.Store: a Credit of type topup.
 func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cents) (mlsvc.Cents, error) {
-	if amount <= 0 {
-		return 0, mlsvc.Errorf(mlsvc.EInvalid, "amount must be positive")
-	}
-	if userID == "" {
-		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user not found")
-	}
-	var out *dynamodb.UpdateItemOutput
-	err := retryConflicts(ctx, func() (err error) {
-		out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(s.tables.Users),
-			Key:                       item{"id": str(userID)},
-			UpdateExpression:          aws.String("SET balance = balance + :amount"),
-			ConditionExpression:       aws.String("attribute_exists(id)"),
-			ExpressionAttributeValues: item{":amount": num(int64(amount))},
-			ReturnValues:              types.ReturnValueUpdatedNew,
-		})
-		return err
+	return s.Credit(ctx, &mlsvc.LedgerEntry{
+		ID: mlsvc.NewID(), UserID: userID, Type: mlsvc.EntryTopUp, Amount: amount, CreatedAt: time.Now().UTC(),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
-	}
-	if err != nil {
-		return 0, wrap(err, "add balance")
-	}
-	var d decoder
-	balance := d.int(out.Attributes, "balance")
-	return mlsvc.Cents(balance), d.err("balance")
 }
 
 // PutModel implements mlsvc.Store.
@@ -203,8 +188,9 @@ func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
 }
 
 // CreatePrediction implements mlsvc.Store: one transaction charges the user
-// (only if the balance covers the cost) and puts the prediction (only if
-// its id is new). DynamoDB applies both or neither.
+// (only if the balance is still the one read, which covers the cost), puts
+// the prediction (only if its id is new) and its charge entry. DynamoDB
+// applies all or none; a balance changed meanwhile is read again.
 func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error {
 	if p.Cost < 0 {
 		return mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
@@ -214,31 +200,26 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error
 	}
 	pending := *p
 	pending.Status = mlsvc.StatusPending
-	err := s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName:                 aws.String(s.tables.Users),
-			Key:                       item{"id": str(p.UserID)},
-			UpdateExpression:          aws.String("SET balance = balance - :cost"),
-			ConditionExpression:       aws.String("balance >= :cost"), // false for an absent user too
-			ExpressionAttributeValues: item{":cost": num(int64(p.Cost))},
-			// The old item tells an absent user from a low balance.
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-		{Put: &types.Put{
+	e := &mlsvc.LedgerEntry{
+		ID: mlsvc.NewID(), UserID: p.UserID, Type: mlsvc.EntryCharge, Amount: -p.Cost,
+		PredictionID: p.ID, CreatedAt: p.CreatedAt,
+	}
+	_, err := s.changeBalance(ctx, e, func(old mlsvc.Cents) ([]types.TransactWriteItem, error) {
+		if old < p.Cost {
+			return nil, mlsvc.Errorf(mlsvc.EInsufficient, "insufficient balance: the prediction costs %s", p.Cost)
+		}
+		return []types.TransactWriteItem{{Put: &types.Put{
 			TableName:           aws.String(s.tables.Predictions),
 			Item:                predictionItem(&pending),
 			ConditionExpression: aws.String("attribute_not_exists(id)"),
-		}},
+		}}}, nil
+	}, func(err error) error {
+		if conditionFailed(err, 2) {
+			return mlsvc.Errorf(mlsvc.EConflict, "prediction %s already exists", p.ID)
+		}
+		return nil
 	})
-	switch {
-	case conditionFailed(err, 0) && len(cancellationReason(err, 0).Item) == 0:
-		return mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", p.UserID)
-	case conditionFailed(err, 0):
-		return mlsvc.Errorf(mlsvc.EInsufficient, "insufficient balance: the prediction costs %s", p.Cost)
-	case conditionFailed(err, 1):
-		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s already exists", p.ID)
-	}
-	return wrap(err, "create prediction")
+	return err
 }
 
 // Prediction implements mlsvc.Store.
@@ -331,7 +312,8 @@ func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time)
 }
 
 // FailPrediction implements mlsvc.Store: one transaction marks the
-// prediction failed, only while it is pending, and refunds its cost.
+// prediction failed, only while it is pending, refunds its cost and
+// appends the refund entry.
 func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.Time) error {
 	p, err := s.Prediction(ctx, id)
 	if err != nil {
@@ -340,30 +322,29 @@ func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.T
 	if p.Status != mlsvc.StatusPending {
 		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
 	}
-	err = s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
+	e := &mlsvc.LedgerEntry{
+		ID: mlsvc.NewID(), UserID: p.UserID, Type: mlsvc.EntryRefund, Amount: p.Cost,
+		PredictionID: id, CreatedAt: at,
+	}
+	_, err = s.changeBalance(ctx, e, func(mlsvc.Cents) ([]types.TransactWriteItem, error) {
+		return []types.TransactWriteItem{{Update: &types.Update{
 			TableName:                 aws.String(s.tables.Predictions),
 			Key:                       item{"id": str(id)},
 			UpdateExpression:          aws.String("SET #status = :failed, #error = :reason, updated_at = :at REMOVE pending"),
 			ConditionExpression:       aws.String("#status = :pending"),
 			ExpressionAttributeNames:  map[string]string{"#status": "status", "#error": "error"},
 			ExpressionAttributeValues: item{":failed": str(string(mlsvc.StatusFailed)), ":pending": str(string(mlsvc.StatusPending)), ":reason": str(reason), ":at": nanos(at)},
-		}},
-		{Update: &types.Update{
-			TableName:                 aws.String(s.tables.Users),
-			Key:                       item{"id": str(p.UserID)},
-			UpdateExpression:          aws.String("SET balance = balance + :cost"),
-			ConditionExpression:       aws.String("attribute_exists(id)"),
-			ExpressionAttributeValues: item{":cost": num(int64(p.Cost))},
-		}},
+		}}}, nil
+	}, func(err error) error {
+		if conditionFailed(err, 2) {
+			return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
+		}
+		return nil
 	})
-	switch {
-	case conditionFailed(err, 0):
-		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
-	case conditionFailed(err, 1):
+	if code := mlsvc.ErrorCode(err); code == mlsvc.ENotFound {
 		return fmt.Errorf("dynamo: fail prediction %s: its user %s does not exist", id, p.UserID)
 	}
-	return wrap(err, "fail prediction")
+	return err
 }
 
 // PendingPredictions implements mlsvc.PendingLister, oldest first. It scans

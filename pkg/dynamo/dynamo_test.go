@@ -65,12 +65,13 @@ func newTables(t *testing.T, client *dynamodb.Client) dynamo.Tables {
 		Models:      prefix + "models",
 		Predictions: prefix + "predictions",
 		Access:      prefix + "access",
+		Ledger:      prefix + "ledger",
 	}
 	if err := dynamo.CreateTables(t.Context(), client, tables); err != nil {
 		t.Fatalf("CreateTables: %v", err)
 	}
 	t.Cleanup(func() {
-		for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions, tables.Access} {
+		for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions, tables.Access, tables.Ledger} {
 			// t.Context is already cancelled when cleanups run.
 			if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
 				t.Logf("delete table %s: %v", name, err)

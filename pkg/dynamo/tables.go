@@ -19,6 +19,7 @@ type Tables struct {
 	Models      string // key id (S)
 	Predictions string // key id (S); GSIs by_user and pending
 	Access      string // keys pk (S), sk (S): API keys and throttles (access.go); TTL expires_at
+	Ledger      string // key user_id (S) + entry_key (S): balance changes (ledger.go)
 }
 
 // Index names of the predictions table.
@@ -47,7 +48,7 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, tables Tables) e
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
 	})
-	for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions, tables.Access} {
+	for _, name := range []string{tables.Users, tables.Usernames, tables.Models, tables.Predictions, tables.Access, tables.Ledger} {
 		in := &dynamodb.DescribeTableInput{TableName: aws.String(name)}
 		if err := waiter.Wait(ctx, in, 5*time.Minute); err != nil {
 			return fmt.Errorf("dynamo: wait for table %s: %w", name, err)
@@ -86,11 +87,16 @@ func tableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		},
 	}
+	ledger := table(t.Ledger, "user_id")
+	ledger.KeySchema = append(ledger.KeySchema, types.KeySchemaElement{AttributeName: aws.String("entry_key"), KeyType: types.KeyTypeRange})
+	ledger.AttributeDefinitions = append(ledger.AttributeDefinitions,
+		types.AttributeDefinition{AttributeName: aws.String("entry_key"), AttributeType: types.ScalarAttributeTypeS})
 	return []*dynamodb.CreateTableInput{
 		table(t.Users, "id"),
 		table(t.Usernames, "username"),
 		table(t.Models, "id"),
 		predictions,
 		accessTable(t.Access),
+		ledger,
 	}
 }

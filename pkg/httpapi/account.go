@@ -10,6 +10,10 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request, userID string) error
 	var req struct {
 		Amount json.RawMessage `json:"amount"`
 	}
+	if a.svc.TopUpMode() == mlsvc.TopUpOperator {
+		_, err := a.svc.TopUp(r.Context(), userID, 0) // refused (403) before the body is read
+		return err
+	}
 	if err := decode(r, &req, "amount"); err != nil {
 		return err
 	}
@@ -21,6 +25,9 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request, userID string) error
 	amount, err := mlsvc.ParseAmount("amount", raw, mlsvc.MaxTopUp)
 	if err != nil {
 		return err
+	}
+	if a.svc.TopUpMode() == mlsvc.TopUpStripe {
+		return a.startCheckout(w, r, userID, amount)
 	}
 	bal, err := a.svc.TopUp(r.Context(), userID, amount)
 	if err != nil {

@@ -75,6 +75,8 @@ func (a *API) Routes() []Route {
 		{"createkey", "POST", "/api-keys", true, a.createAPIKey},
 		{"apikeys", "GET", "/api-keys", true, a.apiKeys},
 		{"deletekey", "DELETE", "/api-keys/{id}", true, a.deleteAPIKey},
+		{"transactions", "GET", "/account/transactions", true, a.transactions},
+		{"stripewebhook", "POST", "/webhooks/stripe", false, a.stripeWebhook},
 	}
 }
 

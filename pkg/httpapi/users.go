@@ -32,6 +32,8 @@ type userResponse struct {
 	Firstname string      `json:"firstname"`
 	Username  string      `json:"username"`
 	Balance   mlsvc.Cents `json:"balance"`
+	// TopUpMode tells the web UI how to offer top-ups: open, stripe or operator.
+	TopUpMode string `json:"topup_mode"`
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, userID string) error {
@@ -39,6 +41,6 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, userID string) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, userResponse{u.ID, u.Firstname, u.Username, u.Balance})
+	writeJSON(w, http.StatusOK, userResponse{u.ID, u.Firstname, u.Username, u.Balance, a.svc.TopUpMode()})
 	return nil
 }

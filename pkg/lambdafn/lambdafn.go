@@ -12,6 +12,8 @@
 //	TOKEN_SECRET_ARN   Secrets Manager secret of the token keyset, read at cold start
 //	MLSVC_TOKEN_KEYS   the token keyset itself, instead (sam local, tests)
 //	MLSVC_ADDRESS_LIMIT, MLSVC_RATE_LIMIT  limits (mlsvc.ParseRate)
+//	TABLE_USERS, TABLE_USERNAMES, TABLE_MODELS, TABLE_PREDICTIONS, TABLE_LEDGER  DynamoDB tables
+//	MLSVC_TOPUP        top-up mode (mlsvc.ParseTopUpMode; the topup function)
 //	BUCKET             S3 bucket of inputs, results, CSVs and model files
 //	STATE_MACHINE_ARN  the prediction workflow (only the predict function starts it)
 //	MLSVC_DELAY        workflow wait (mlsvc.ParseDelay; default mlsvc.DefaultDelay)
@@ -67,6 +69,7 @@ type Env struct {
 	TokenKeys      string
 	AddressLimit   mlsvc.Rate
 	RateLimit      mlsvc.Rate
+	TopUpMode      string // mlsvc.TopUpOpen, TopUpStripe or TopUpOperator
 }
 
 // ReadEnv reads an Env with getenv (os.Getenv in a function). The four
@@ -80,6 +83,7 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 			Models:      getenv("TABLE_MODELS"),
 			Predictions: getenv("TABLE_PREDICTIONS"),
 			Access:      getenv("TABLE_ACCESS"),
+			Ledger:      getenv("TABLE_LEDGER"),
 		},
 		TokenSecretARN:  getenv("TOKEN_SECRET_ARN"),
 		TokenKeys:       getenv("MLSVC_TOKEN_KEYS"),
@@ -91,6 +95,7 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		"TABLE_USERS": e.Tables.Users, "TABLE_USERNAMES": e.Tables.Usernames,
 		"TABLE_MODELS": e.Tables.Models, "TABLE_PREDICTIONS": e.Tables.Predictions,
 		"TABLE_ACCESS": e.Tables.Access,
+		"TABLE_LEDGER": e.Tables.Ledger,
 	} {
 		if v == "" {
 			missing = append(missing, name)
@@ -112,6 +117,9 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	}
 	if e.RateLimit, err = mlsvc.ParseRate(getenv("MLSVC_RATE_LIMIT"), mlsvc.DefaultRateLimit); err != nil {
 		return Env{}, fmt.Errorf("lambdafn: MLSVC_RATE_LIMIT: %w", err)
+	}
+	if e.TopUpMode, err = mlsvc.ParseTopUpMode(getenv("MLSVC_TOPUP")); err != nil {
+		return Env{}, fmt.Errorf("lambdafn: MLSVC_TOPUP: %w", err)
 	}
 	if s := getenv("S3_FORCE_PATH_STYLE"); s != "" {
 		if e.S3PathStyle, err = strconv.ParseBool(s); err != nil {
@@ -145,6 +153,10 @@ type Options struct {
 	// Metrics receives the business events; nil: CloudWatch Embedded
 	// Metric Format lines on stdout (obs.EMF).
 	Metrics mlsvc.Metrics
+	// Payments builds the payment provider (payments.Stripe) of the
+	// functions that take paid top-ups; called at cold start in stripe
+	// mode only.
+	Payments func(context.Context, aws.Config) (mlsvc.Payments, error)
 }
 
 // coldStartTimeout bounds the AWS calls of a cold start; Lambda allows 10 s
@@ -192,8 +204,19 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 			return Deps{}, err
 		}
 	}
+	var payments mlsvc.Payments
+	if opts.Payments != nil && env.TopUpMode == mlsvc.TopUpStripe {
+		pctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
+		payments, err = opts.Payments(pctx, cfg)
+		cancel()
+		if err != nil {
+			return Deps{}, err
+		}
+	}
 	store := dynamo.NewStore(newDynamoDB(cfg), env.Tables)
 	domain := mlsvc.Config{
+		TopUpMode:    env.TopUpMode,
+		Payments:     payments,
 		Store:        store,
 		Blobs:        blobs,
 		Workflow:     workflow,

@@ -38,7 +38,7 @@ func (f *fakeStore) CreateModel(_ context.Context, m *mlsvc.Model) error      { 
 
 func TestReadEnv(t *testing.T) {
 	full := map[string]string{
-		"TABLE_USERS": "u", "TABLE_USERNAMES": "n", "TABLE_MODELS": "m", "TABLE_PREDICTIONS": "p", "TABLE_ACCESS": "a",
+		"TABLE_USERS": "u", "TABLE_USERNAMES": "n", "TABLE_MODELS": "m", "TABLE_PREDICTIONS": "p", "TABLE_ACCESS": "a", "TABLE_LEDGER": "l",
 		"BUCKET": "b", "STATE_MACHINE_ARN": "arn", "MLSVC_DELAY": "1s-3s", "MLSVC_BCRYPT_COST": "6",
 		"S3_FORCE_PATH_STYLE": "true",
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	// address; RateLimit the requests per user or API key (an in-process
 	// token bucket). Zero: off (cmd/mlsvc sets the defaults).
 	AddressLimit, RateLimit mlsvc.Rate
+	// TopUpMode and Payments: how users add money (mlsvc.Config).
+	TopUpMode string
+	Payments  mlsvc.Payments
 }
 
 // App is a running local service.
@@ -99,6 +102,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
 		TokenKeys: keys, AddressLimit: cfg.AddressLimit, Metrics: metrics,
+		TopUpMode: cfg.TopUpMode, Payments: cfg.Payments,
 	}
 	run := runner.New(runner.Config{
 		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,

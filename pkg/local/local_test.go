@@ -312,6 +312,19 @@ func TestConcurrentCharges(t *testing.T) {
 	if len(list) != 5 {
 		t.Errorf("%d predictions stored, want 5 (one per charge)", len(list))
 	}
+	a.audit()
+}
+
+// audit fails the test on any mismatch mlsvc.Audit finds in the store.
+func (a *testApp) audit() {
+	a.t.Helper()
+	ms, err := mlsvc.Audit(context.Background(), a.app.Store)
+	if err != nil {
+		a.t.Fatalf("Audit: %v", err)
+	}
+	for _, m := range ms {
+		a.t.Errorf("Audit: %s", m)
+	}
 }
 
 // TestRestartCompletesPending: a prediction pending when the service stops
@@ -368,6 +381,7 @@ func TestFailedPredictionRefunds(t *testing.T) {
 	if got := c.balance(); got != "10" {
 		t.Errorf("balance = %s, want 10 (refunded)", got)
 	}
+	a.audit()
 	if code := c.do("GET", "/predict/"+id+"/download", "", nil); code != 409 {
 		t.Errorf("download of a failed prediction: %d, want 409", code)
 	}

@@ -129,6 +129,24 @@ type Store interface {
 
 	// AccessStore keeps API keys, password changes and throttles (access.go).
 	AccessStore
+	// Money (ledger.go). AddBalance above appends a topup entry;
+	// CreatePrediction a charge entry (amount -cost); FailPrediction a refund
+	// entry; CreateUser with a positive balance a credit entry of it. Each in
+	// the same atomic step as the balance change, so a user's balance always
+	// equals the sum of their entries.
+
+	// Credit adds e.Amount (> 0) to e.UserID's balance and appends e (type
+	// EntryTopUp or EntryCredit; ID, CreatedAt and PaymentID given by the
+	// caller, BalanceAfter filled in) in one atomic step, and returns the new
+	// balance. A PaymentID already in the ledger is EConflict and changes
+	// nothing: a payment credits once.
+	Credit(ctx context.Context, e *LedgerEntry) (Cents, error)
+	// Transactions lists a user's ledger entries, newest first (equal times
+	// by id, descending), one page at a time, with the cursor of the next
+	// page ("" after the last).
+	Transactions(ctx context.Context, userID string, page Page) ([]*LedgerEntry, string, error)
+	// Users lists every user, for the audit (a scan: never on a request path).
+	Users(ctx context.Context) ([]*User, error)
 }
 
 // Blobs stores opaque objects by key.

@@ -1,6 +1,7 @@
 package mlsvc
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -38,6 +39,10 @@ type Config struct {
 	// AddressLimit bounds registrations and failed sign-ins per client
 	// address (zero: off).
 	AddressLimit Rate
+	// TopUpMode is TopUpOpen (the default, ""), TopUpStripe or
+	// TopUpOperator (ledger.go); Payments takes paid top-ups in stripe mode.
+	TopUpMode string
+	Payments  Payments
 }
 
 // withDefaults fills in the optional fields.
@@ -83,8 +88,10 @@ type Service struct {
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
-	tokenKeys    *Keyset // tokens.go
-	addressLimit Rate    // signin.go
+	tokenKeys    *Keyset  // tokens.go
+	addressLimit Rate     // signin.go
+	topUpMode    string   // ledger.go
+	payments     Payments // ledger.go, stripe mode only
 
 	mu    sync.Mutex
 	dummy []byte // hash compared when a user does not exist
@@ -101,6 +108,7 @@ func New(cfg Config) *Service {
 		// everyone else's requests (BenchmarkSignInAttackP99 in pkg/local).
 		hashers:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		tokenKeys: cfg.TokenKeys, addressLimit: cfg.AddressLimit,
+		topUpMode: cmp.Or(cfg.TopUpMode, TopUpOpen), payments: cfg.Payments,
 	}
 }
 

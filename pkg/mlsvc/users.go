@@ -139,10 +139,15 @@ func (s *Service) User(ctx context.Context, id string) (*User, error) {
 
 // TopUp adds amount to the user's balance and returns the new balance.
 func (s *Service) TopUp(ctx context.Context, userID string, amount Cents) (Cents, error) {
+	if err := s.selfTopUp(TopUpOpen); err != nil {
+		return 0, err
+	}
 	if amount <= 0 || amount > MaxTopUp {
 		return 0, Errorf(EInvalid, "amount must be between 0.01 and %s", MaxTopUp)
 	}
-	bal, err := s.store.AddBalance(ctx, userID, amount)
+	bal, err := s.store.Credit(ctx, &LedgerEntry{
+		ID: s.newID(), UserID: userID, Type: EntryTopUp, Amount: amount, CreatedAt: s.now().UTC(),
+	})
 	if err != nil {
 		return 0, err
 	}

@@ -142,6 +142,7 @@ var migrations = []string{
 		expires INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX throttles_expires ON throttles (expires);`,
+	ledgerMigration, // ledger.go
 }
 
 // migrate brings the schema up to date in one transaction, so two processes
@@ -186,19 +187,24 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 	if u.Balance < 0 {
 		return mlsvc.Errorf(mlsvc.EInvalid, "balance must not be negative")
 	}
-	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO users (id, firstname, username, username_key, password_hash, balance, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Firstname, u.Username, mlsvc.UsernameKey(u.Username), u.PasswordHash, int64(u.Balance), nanos(u.CreatedAt))
-	switch sqliteCode(err) {
-	case 0:
-		return nil
-	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("user %s already exists", u.ID), Err: err}
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("username %q is already taken", u.Username), Err: err}
-	}
-	return dbErrorf("create user %s: %w", u.ID, err)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO users (id, firstname, username, username_key, password_hash, balance, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Firstname, u.Username, mlsvc.UsernameKey(u.Username), u.PasswordHash, int64(u.Balance), nanos(u.CreatedAt))
+		switch sqliteCode(err) {
+		case 0:
+			if u.Balance > 0 {
+				return insertEntry(ctx, tx, openingEntry(u))
+			}
+			return nil
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("user %s already exists", u.ID), Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("username %q is already taken", u.Username), Err: err}
+		}
+		return dbErrorf("create user %s: %w", u.ID, err)
+	})
 }
 
 // UserByID returns the user with id, or ENotFound.
@@ -238,23 +244,13 @@ func scanUser(row scanner) (*mlsvc.User, error) {
 	return &u, nil
 }
 
-// AddBalance adds amount to the user's balance and returns the new balance.
-// ENotFound for an absent user, EInvalid for an amount that is not positive.
+// AddBalance adds amount to the user's balance with a topup entry and
+// returns the new balance. ENotFound for an absent user, EInvalid for an
+// amount that is not positive.
 func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cents) (mlsvc.Cents, error) {
-	if amount <= 0 {
-		return 0, mlsvc.Errorf(mlsvc.EInvalid, "amount must be positive")
-	}
-	var bal int64
-	err := s.db.QueryRowContext(ctx,
-		`UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance`,
-		int64(amount), userID).Scan(&bal)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
-	}
-	if err != nil {
-		return 0, dbErrorf("add balance of user %s: %w", userID, err)
-	}
-	return mlsvc.Cents(bal), nil
+	return s.Credit(ctx, &mlsvc.LedgerEntry{
+		ID: mlsvc.NewID(), UserID: userID, Type: mlsvc.EntryTopUp, Amount: amount, CreatedAt: time.Now().UTC(),
+	})
 }
 
 // Models.
@@ -361,16 +357,21 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error
 		return mlsvc.Errorf(mlsvc.EInvalid, "cost must not be negative")
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1`,
-			int64(p.Cost), p.UserID)
+		if err := failpoint(ctx, "charge"); err != nil {
+			return err
+		}
+		var after int64
+		err := tx.QueryRowContext(ctx,
+			`UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance`,
+			int64(p.Cost), p.UserID).Scan(&after)
+		if errors.Is(err, sql.ErrNoRows) {
+			return whyNotCharged(ctx, tx, p)
+		}
 		if err != nil {
 			return dbErrorf("charge user %s: %w", p.UserID, err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return dbErrorf("charge user %s: %w", p.UserID, err)
-		} else if n == 0 {
-			return whyNotCharged(ctx, tx, p)
+		if err := failpoint(ctx, "prediction"); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO predictions (`+predictionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.UserID, p.ModelID, string(mlsvc.StatusPending), int64(p.Cost), p.Rows, p.InputBytes, p.RequestHash,
@@ -381,7 +382,10 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error
 		if err != nil {
 			return dbErrorf("insert prediction %s: %w", p.ID, err)
 		}
-		return nil
+		return insertEntry(ctx, tx, &mlsvc.LedgerEntry{
+			ID: mlsvc.NewID(), UserID: p.UserID, Type: mlsvc.EntryCharge, Amount: -p.Cost,
+			BalanceAfter: mlsvc.Cents(after), PredictionID: p.ID, CreatedAt: p.CreatedAt,
+		})
 	})
 }
 
@@ -517,14 +521,13 @@ func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.T
 		if err != nil {
 			return dbErrorf("fail prediction %s: %w", id, err)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET balance = balance + ? WHERE id = ?`, cost, userID)
-		if err != nil {
-			return dbErrorf("refund prediction %s to user %s: %w", id, userID, err)
+		if err := failpoint(ctx, "refund"); err != nil {
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("refund prediction %s to user %s: %d users updated (%v)", id, userID, n, err)
-		}
-		return nil
+		return applyEntry(ctx, tx, &mlsvc.LedgerEntry{
+			ID: mlsvc.NewID(), UserID: userID, Type: mlsvc.EntryRefund, Amount: mlsvc.Cents(cost),
+			PredictionID: id, CreatedAt: at,
+		})
 	})
 }
 
@@ -554,10 +557,15 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	if err := f(tx); err != nil {
 		return err
 	}
+	if err := failpoint(ctx, "commit"); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return dbErrorf("commit: %w", err)
 	}
-	return nil
+	// A caller may see an error though the transaction committed (a crash
+	// before the answer): tests fail here to prove retries are safe.
+	return failpoint(ctx, "committed")
 }
 
 // dbErrorf wraps a database error with context, as fmt.Errorf. Errors of a

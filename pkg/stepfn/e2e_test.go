@@ -90,6 +90,7 @@ func TestEndToEnd(t *testing.T) {
 	env := []string{
 		"TABLE_USERS=" + tables.Users, "TABLE_USERNAMES=" + tables.Usernames,
 		"TABLE_MODELS=" + tables.Models, "TABLE_PREDICTIONS=" + tables.Predictions,
+		"TABLE_LEDGER=" + tables.Ledger, "TABLE_ACCESS=" + tables.Access,
 		"BUCKET=" + bucket, "S3_FORCE_PATH_STYLE=true",
 		"AWS_REGION=" + region, "AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + key, "AWS_SESSION_TOKEN=",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint, "AWS_ENDPOINT_URL_S3=" + s3srv.URL,
@@ -295,6 +296,7 @@ func e2eTables(t *testing.T, db *dynamodb.Client) dynamo.Tables {
 	tables := dynamo.Tables{
 		Users: prefix + "users", Usernames: prefix + "usernames",
 		Models: prefix + "models", Predictions: prefix + "predictions",
+		Access: prefix + "access", Ledger: prefix + "ledger",
 	}
 	if err := dynamo.CreateTables(t.Context(), db, tables); err != nil {
 		t.Fatalf("CreateTables: %v", err)

@@ -82,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 		{"PendingPredictions", testPendingPredictions},
 	}
 	tests = append(tests, accessTests...)
+	tests = append(tests, ledgerTests...) // ledger.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore(t)) })
 	}

@@ -195,16 +195,28 @@ func newStack(t *testing.T) *stack {
 		Users: prefix + "users", Usernames: prefix + "usernames",
 		Models: prefix + "models", Predictions: prefix + "predictions",
 		Access: prefix + "access",
+		Ledger: prefix + "ledger",
 	}
 	if err := dynamo.CreateTables(t.Context(), st.ddb, st.tables); err != nil {
 		t.Fatalf("CreateTables: %v", err)
 	}
 	t.Cleanup(func() {
-		for _, name := range []string{st.tables.Users, st.tables.Usernames, st.tables.Models, st.tables.Predictions, st.tables.Access} {
+		for _, name := range []string{st.tables.Users, st.tables.Usernames, st.tables.Models, st.tables.Predictions, st.tables.Access, st.tables.Ledger} {
 			st.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		}
 	})
 	st.store = dynamo.NewStore(st.ddb, st.tables)
+	// When the test ends, its money must add up: every balance equals its
+	// ledger, every charge has its prediction and at most one refund.
+	t.Cleanup(func() {
+		ms, err := mlsvc.Audit(context.Background(), st.store)
+		if err != nil {
+			t.Errorf("Audit: %v", err)
+		}
+		for _, m := range ms {
+			t.Errorf("Audit: %s", m)
+		}
+	})
 
 	backend := s3mem.New()
 	if err := backend.CreateBucket(bucket); err != nil {
@@ -241,6 +253,7 @@ func newStack(t *testing.T) *stack {
 		"TABLE_ACCESS=" + st.tables.Access,
 		// One keyset for every function, as the template's secret is.
 		"MLSVC_TOKEN_KEYS=" + string(keyset),
+		"TABLE_LEDGER=" + st.tables.Ledger,
 		"BUCKET=" + bucket,
 		"STATE_MACHINE_ARN=" + stateMachineARN,
 		"MLSVC_DELAY=0s",

@@ -246,14 +246,22 @@ func grants(t *testing.T, tpl cfnTemplate, targets map[string]string) map[string
 
 var subARN = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\.Arn\}(/.*)?$`)
 
+// ssmParameterARN is an SSM parameter named by a template parameter (the
+// Stripe secrets): the tests make no SSM calls, and no policy grants more.
+var ssmParameterARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter\$\{([A-Za-z0-9]+)\}$`)
+
 // parseResource reads the resource forms template.yaml uses: !GetAtt X.Arn,
-// !Ref X, !Sub "${X.Arn}/index/<name>" and !Sub "${X.Arn}/<key pattern>".
+// !Ref X, !Sub "${X.Arn}/index/<name>", !Sub "${X.Arn}/<key pattern>" and
+// the ARN of the SSM parameter named by template parameter X.
 func parseResource(r any) (grant, bool) {
 	if ga := list(get(r, "Fn::GetAtt")); len(ga) == 2 && str(ga[1]) == "Arn" {
 		return grant{kind: "arn", name: str(ga[0])}, true
 	}
 	if ref := str(get(r, "Ref")); ref != "" {
 		return grant{kind: "ref", name: ref}, true
+	}
+	if m := ssmParameterARN.FindStringSubmatch(str(get(r, "Fn::Sub"))); m != nil {
+		return grant{kind: "parameter", name: m[1]}, true
 	}
 	m := subARN.FindStringSubmatch(str(get(r, "Fn::Sub")))
 	if m == nil {
@@ -286,6 +294,7 @@ func (st *stack) checkPolicies() {
 		st.tables.Models:      str(get(genv, "TABLE_MODELS", "Ref")),
 		st.tables.Predictions: str(get(genv, "TABLE_PREDICTIONS", "Ref")),
 		st.tables.Access:      str(get(genv, "TABLE_ACCESS", "Ref")),
+		st.tables.Ledger:      str(get(genv, "TABLE_LEDGER", "Ref")),
 	}
 	bucketID := str(get(genv, "BUCKET", "Ref"))
 	var machineID string

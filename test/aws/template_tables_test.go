@@ -91,7 +91,7 @@ func TestTemplateTables(t *testing.T) {
 	tpl := loadTemplate(t)
 	env := map[string]string{ // environment variable → table resource
 		"TABLE_USERS": "", "TABLE_USERNAMES": "", "TABLE_MODELS": "", "TABLE_PREDICTIONS": "",
-		"TABLE_ACCESS": "",
+		"TABLE_ACCESS": "", "TABLE_LEDGER": "",
 	}
 	genv := get(map[string]any(tpl), "Globals", "Function", "Environment", "Variables")
 	for name := range env {
@@ -105,7 +105,7 @@ func TestTemplateTables(t *testing.T) {
 	want := createTableRequests(t, dynamo.Tables{
 		Users: env["TABLE_USERS"], Usernames: env["TABLE_USERNAMES"],
 		Models: env["TABLE_MODELS"], Predictions: env["TABLE_PREDICTIONS"],
-		Access: env["TABLE_ACCESS"],
+		Access: env["TABLE_ACCESS"], Ledger: env["TABLE_LEDGER"],
 	})
 	// Throttles expire by DynamoDB's TTL.
 	if got := get(tpl.resource(env["TABLE_ACCESS"]), "Properties", "TimeToLiveSpecification"); str(get(got, "AttributeName")) != dynamo.TTLAttribute || get(got, "Enabled") != true {

@@ -115,7 +115,19 @@ export async function request(method, path, { body, raw, contentType, auth = tru
   return withHeaders ? { data, headers: res.headers } : data;
 }
 
+// page fetches one page of a listing that pages by X-Next-Cursor.
+async function page(path, { limit, cursor } = {}) {
+  const q = new URLSearchParams();
+  if (limit) q.set('limit', String(limit));
+  if (cursor) q.set('cursor', cursor);
+  const qs = q.toString();
+  const { data, headers } = await request('GET', `${path}${qs ? `?${qs}` : ''}`, { withHeaders: true });
+  return { items: Array.isArray(data) ? data : [], next: headers.get('X-Next-Cursor') ?? '' };
+}
+
 export const api = {
+  // transactions returns one page of the ledger, newest first: {items, next}.
+  transactions: (opts) => page('/account/transactions', opts),
   register: (firstname, username, password) =>
     request('POST', '/users', { body: { firstname, username, password }, auth: false }),
   me: (session) => request('GET', '/users/me', { auth: session ?? true }),

@@ -14,6 +14,7 @@ import * as login from './views/login.js';
 import * as models from './views/models.js';
 import * as predict from './views/predict.js';
 import * as register from './views/register.js';
+import * as transactions from './views/transactions.js';
 import { pageHeading } from './views/common.js';
 
 const store = new Store({ api });
@@ -30,6 +31,7 @@ const routes = [
   { pattern: /^\/history$/, view: historyView, nav: 'history', auth: true },
   { pattern: /^\/predictions\/([^/]+)$/, view: details, nav: 'history', auth: true },
   { pattern: /^\/account$/, view: accountView, nav: 'account', auth: true },
+  { pattern: /^\/transactions$/, view: transactions, nav: 'transactions', auth: true },
 ];
 
 let cleanup = null;
@@ -92,6 +94,7 @@ const NAV = {
     ['predict', '/predict', 'New prediction'],
     ['history', '/history', 'History'],
     ['account', '/account', 'Account'],
+    ['transactions', '/transactions', 'Transactions'],
   ],
   out: [
     ['login', '/login', 'Sign in'],
@@ -198,4 +201,28 @@ document.addEventListener('visibilitychange', () => {
 window.addEventListener('hashchange', render);
 
 if (signedIn()) store.loadMe().catch(() => {}); // a 401 signs out through the handler
+
+// Back from Stripe Checkout (stripe top-up mode): say so, and refresh the
+// balance until the payment's webhook has credited it.
+const topupReturn = new URLSearchParams(location.search).get('topup');
+if (topupReturn) {
+  history.replaceState(null, '', `${location.pathname}#/dashboard`);
+  if (topupReturn === 'success') {
+    flash = { kind: 'success', text: 'Payment received. Your balance shows it as soon as Stripe confirms it (usually a few seconds).' };
+    const before = store.me?.balance;
+    let tries = 0;
+    const timer = setInterval(() => {
+      tries += 1;
+      if (!signedIn() || tries > 15) return clearInterval(timer);
+      store
+        .loadMe()
+        .then((me) => {
+          if (before !== undefined && me?.balance !== before) clearInterval(timer);
+        })
+        .catch(() => clearInterval(timer));
+    }, 2000);
+  } else {
+    flash = { kind: 'info', text: 'Payment canceled: nothing was charged.' };
+  }
+}
 render();

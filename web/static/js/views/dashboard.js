@@ -60,6 +60,8 @@ export function render(root, { store, api, flash }) {
   const topupStatus = statusRegion('topup-status');
   const submit = h('button', { type: 'submit', class: 'button primary', id: 'topup-submit' }, 'Top up');
   const form = h('form', { class: 'form topup', novalidate: true, 'aria-label': 'Top up balance' }, amount.el, quick, topupError, h('div', { class: 'actions' }, submit), topupStatus);
+  const operatorNote = h('p', { class: 'muted', id: 'topup-operator', hidden: true }, 'Top-ups are made by the service operator here: ask them to credit your account. Every change shows under ', h('a', { href: '#/transactions' }, 'Transactions'), '.');
+
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     showError(topupError, null);
@@ -70,6 +72,12 @@ export function render(root, { store, api, flash }) {
     const value = Number(amount.input.value.trim());
     try {
       const res = await busy(submit, 'Topping up…', () => api.topUp(value));
+      if (res.checkout_url) {
+        // stripe mode: pay on Stripe's page, which sends the user back here.
+        topupStatus.textContent = 'Opening the payment page…';
+        location.assign(res.checkout_url);
+        return;
+      }
       store.setBalance(res.balance);
       amount.input.value = '';
       topupStatus.textContent = `Added ${formatMoney(value)}. Your balance is now ${formatMoney(res.balance)}.`;
@@ -90,7 +98,7 @@ export function render(root, { store, api, flash }) {
     h(
       'div',
       { class: 'dash-grid' },
-      h('section', { class: 'card balance-card', 'aria-labelledby': 'balance-title' }, h('h2', { id: 'balance-title' }, 'Balance'), balance, form),
+      h('section', { class: 'card balance-card', 'aria-labelledby': 'balance-title' }, h('h2', { id: 'balance-title' }, 'Balance'), balance, form, operatorNote),
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'recent-title' },
@@ -112,6 +120,11 @@ export function render(root, { store, api, flash }) {
     if (!me) return;
     heading.textContent = `Hello, ${me.firstname}`;
     balance.textContent = formatMoney(me.balance);
+    // The top-up mode: open (credited at once), stripe (pay through Stripe
+    // Checkout) or operator (no self-service top-up).
+    form.hidden = me.topup_mode === 'operator';
+    operatorNote.hidden = me.topup_mode !== 'operator';
+    submit.textContent = me.topup_mode === 'stripe' ? 'Pay with Stripe' : 'Top up';
   }
   showMe();
   const unsubscribe = store.subscribe((c) => {
