@@ -31,10 +31,19 @@ import (
 // lock before it fails with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
+// synchronous is the durability of a commit (see the package doc).
+const synchronous = "FULL"
+
+// readConns is the size of the read pool; WAL readers do not block each
+// other or the writer.
+const readConns = 8
+
 // Store is an mlsvc.Store in a SQLite database. It is safe for concurrent
 // use by multiple goroutines.
 type Store struct {
-	db *sql.DB
+	db  *sql.DB // the read pool
+	wdb *sql.DB // the writer's one connection (db itself for ":memory:")
+	w   *writer
 }
 
 var _ mlsvc.Store = (*Store)(nil)
@@ -54,28 +63,51 @@ func Open(path string) (*Store, error) {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	dsn := path + "?" + q.Encode()
+	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// ":memory:" has one connection for reads and the writer: detached.
+	db := sql.OpenDB(connector{Connector: base, detach: path == ":memory:"})
+	s := &Store{db: db, wdb: db}
 	if path == ":memory:" {
 		// Each connection to ":memory:" is a different database: keep one,
-		// for good.
+		// for good, shared by the reads and the writer.
 		db.SetMaxOpenConns(1)
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
+	} else {
+		db.SetMaxOpenConns(readConns)
+		db.SetMaxIdleConns(readConns) // not the default 2: no reopening under load
+		s.wdb = sql.OpenDB(connector{Connector: base, detach: true})
+		s.wdb.SetMaxOpenConns(1)
+		s.wdb.SetConnMaxLifetime(0)
+		s.wdb.SetConnMaxIdleTime(0)
 	}
-	s := &Store{db: db}
 	if err := s.migrate(context.Background()); err != nil {
-		db.Close()
+		s.closeDBs()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	s.w = newWriter(s.wdb)
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close waits for the writes already submitted, then closes the database.
+func (s *Store) Close() error {
+	s.w.close()
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	var werr error
+	if s.wdb != s.db {
+		werr = s.wdb.Close()
+	}
+	return errors.Join(werr, s.db.Close())
+}
 
 // migrations[i] brings the schema from version i to i+1 (PRAGMA user_version).
 // Append to the list; never edit a migration that has shipped.
@@ -127,7 +159,7 @@ var migrations = []string{
 // migrate brings the schema up to date in one transaction, so two processes
 // opening a new file at once do not both create it.
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin migration: %w", err)
 	}
@@ -166,19 +198,21 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 	if u.Balance < 0 {
 		return mlsvc.Errorf(mlsvc.EInvalid, "balance must not be negative")
 	}
-	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO users (id, firstname, username, username_key, password_hash, balance, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Firstname, u.Username, mlsvc.UsernameKey(u.Username), u.PasswordHash, int64(u.Balance), nanos(u.CreatedAt))
-	switch sqliteCode(err) {
-	case 0:
-		return nil
-	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("user %s already exists", u.ID), Err: err}
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("username %q is already taken", u.Username), Err: err}
-	}
-	return dbErrorf("create user %s: %w", u.ID, err)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO users (id, firstname, username, username_key, password_hash, balance, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Firstname, u.Username, mlsvc.UsernameKey(u.Username), u.PasswordHash, int64(u.Balance), nanos(u.CreatedAt))
+		switch sqliteCode(err) {
+		case 0:
+			return nil
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("user %s already exists", u.ID), Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("username %q is already taken", u.Username), Err: err}
+		}
+		return dbErrorf("create user %s: %w", u.ID, err)
+	})
 }
 
 // UserByID returns the user with id, or ENotFound.
@@ -225,14 +259,20 @@ func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cent
 		return 0, mlsvc.Errorf(mlsvc.EInvalid, "amount must be positive")
 	}
 	var bal int64
-	err := s.db.QueryRowContext(ctx,
-		`UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance`,
-		int64(amount), userID).Scan(&bal)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
-	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance`,
+			int64(amount), userID).Scan(&bal)
+		if errors.Is(err, sql.ErrNoRows) {
+			return mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
+		}
+		if err != nil {
+			return dbErrorf("add balance of user %s: %w", userID, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, dbErrorf("add balance of user %s: %w", userID, err)
+		return 0, err
 	}
 	return mlsvc.Cents(bal), nil
 }
@@ -247,18 +287,20 @@ func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
 	if err != nil {
 		return dbErrorf("put model %s: encode features: %w", m.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `
-		INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			name = excluded.name, cost = excluded.cost, description = excluded.description,
-			file = excluded.file, format = excluded.format, features = excluded.features,
-			metric = excluded.metric, score = excluded.score, created_at = excluded.created_at`,
-		m.ID, m.Name, int64(m.Cost), m.Description, m.File, m.Format, string(features),
-		m.Metric, m.Score, nanos(m.CreatedAt))
-	if err != nil {
-		return dbErrorf("put model %s: %w", m.ID, err)
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET
+				name = excluded.name, cost = excluded.cost, description = excluded.description,
+				file = excluded.file, format = excluded.format, features = excluded.features,
+				metric = excluded.metric, score = excluded.score, created_at = excluded.created_at`,
+			m.ID, m.Name, int64(m.Cost), m.Description, m.File, m.Format, string(features),
+			m.Metric, m.Score, nanos(m.CreatedAt))
+		if err != nil {
+			return dbErrorf("put model %s: %w", m.ID, err)
+		}
+		return nil
+	})
 }
 
 // Model returns the model with id, or ENotFound.
@@ -505,21 +547,16 @@ func notPending(ctx context.Context, tx *sql.Tx, id string) error {
 
 // Helpers.
 
-// inTx runs f in a write transaction (BEGIN IMMEDIATE, from the DSN) and
-// commits it if f returns nil.
+// inTx runs f as one atomic write and returns f's error, or the commit's:
+// f's changes are committed if and only if inTx returns nil. Every write of
+// the Store goes through it (see the package doc): the one writer runs f
+// inside a savepoint of a transaction shared with other callers' functions,
+// so f must read and write through tx (s.db is the read pool, which does
+// not see f's changes, and for ":memory:" waits for the writer), must not
+// commit or roll tx back itself, and should be quick. If ctx is done before
+// f starts, f does not run.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return dbErrorf("begin transaction: %w", err)
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return dbErrorf("commit: %w", err)
-	}
-	return nil
+	return s.w.do(ctx, f)
 }
 
 // dbErrorf wraps a database error with context, as fmt.Errorf. Errors of a
