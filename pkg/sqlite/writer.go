@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"mlsvc/pkg/mlsvc"
 )
 
 // maxBatch caps how many callers' writes share one transaction, so one
@@ -31,6 +33,7 @@ type writer struct {
 	closed  bool
 	quit    chan struct{}
 	stopped chan struct{}
+	commits atomic.Int64 // transactions committed, for tests
 }
 
 // txReq is one caller's write: its function, and where to answer.
@@ -191,7 +194,9 @@ func (w *writer) runTx(live []*txReq) (rest []*txReq) {
 		}
 		if lost != nil {
 			_ = tx.Rollback()
-			lost = dbErrorf("transaction lost: %w", lost)
+			// Nothing of the transaction was committed: retrying may work.
+			lost = &mlsvc.Error{Code: mlsvc.EUnavailable, Message: "the database is unavailable; try again later",
+				Err: fmt.Errorf("transaction lost: %w", lost)}
 			for j := 0; j <= i; j++ {
 				if errs[j] == nil {
 					errs[j] = lost
@@ -208,6 +213,8 @@ func (w *writer) runTx(live []*txReq) (rest []*txReq) {
 				errs[i] = err
 			}
 		}
+	} else {
+		w.commits.Add(1)
 	}
 	for i, r := range live {
 		r.done <- errs[i]
