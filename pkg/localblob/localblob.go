@@ -47,6 +47,7 @@ type disk interface {
 	Rename(from, to string) error
 	Open(name string) (*os.File, error)
 	Remove(name string) error
+	Sync(f *os.File) error
 }
 
 type osDisk struct{}
@@ -65,6 +66,7 @@ func (osDisk) CreateTemp(dir, pattern string) (*os.File, error) {
 func (osDisk) Rename(from, to string) error       { return os.Rename(from, to) }
 func (osDisk) Open(name string) (*os.File, error) { return os.Open(name) }
 func (osDisk) Remove(name string) error           { return os.Remove(name) }
+func (osDisk) Sync(f *os.File) error              { return f.Sync() }
 
 // ioError wraps a file system failure of op on key. Failures of the disk
 // itself rather than of this request (full, read-only, quota, I/O error)
@@ -154,7 +156,7 @@ func (s *Store) Put(_ context.Context, key, _ string, body io.Reader) error {
 		return ioError("write", key, err)
 	}
 	if s.lazy == nil || !s.lazy(key) {
-		if err := f.Sync(); err != nil {
+		if err := s.disk.Sync(f); err != nil {
 			f.Close()
 			return ioError("sync", key, err)
 		}

@@ -2,11 +2,32 @@
 // models and predictions in one SQLite database file, through the pure-Go
 // driver modernc.org/sqlite (no cgo).
 //
-// Money is INTEGER cents and times are INTEGER unix nanoseconds (UTC). Every
-// write transaction begins IMMEDIATE, so concurrent charges and refunds queue
-// on SQLite's write lock (up to busyTimeout) instead of failing with
-// SQLITE_BUSY, and a charge is a conditional UPDATE of the balance plus the
-// INSERT of its prediction in one transaction.
+// Money is INTEGER cents and times are INTEGER unix nanoseconds (UTC). A
+// charge is a conditional UPDATE of the balance plus the INSERT of its
+// prediction in one transaction.
+//
+// # Writes: one writer, group commit
+//
+// Every write goes through inTx to one writer goroutine that owns the one
+// write connection (writer.go): it takes all the writes queued when it is
+// free, runs each caller's function inside its own SAVEPOINT of one
+// transaction (a function's error rolls back its own changes only, so each
+// write is atomic and, with one writer, isolated), commits once and answers
+// every caller. Writers never wait in SQLite's busy handler, and N queued
+// writes pay one commit. A caller whose context ends before its turn is
+// skipped; once its function has started it gets the real outcome. Reads
+// use a pool of connections that WAL lets run beside the writer.
+//
+// # Durability
+//
+// The database is in WAL mode with synchronous=FULL: a commit returns after
+// the WAL is fsynced, so once a write is acknowledged neither a crash of
+// the process (kill -9) nor of the operating system or the power can undo
+// it. (synchronous=NORMAL would skip that fsync: still safe against a
+// process crash, since the WAL is written before the commit returns, but a
+// power loss could undo the last commits. With group commit the fsync is
+// paid once per batch, so FULL costs little and is kept.) A crash never
+// corrupts the database and never keeps part of a transaction.
 package sqlite
 
 import (

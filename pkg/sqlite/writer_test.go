@@ -343,3 +343,18 @@ func TestPreparedStatementReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDurableCommits: every connection commits with synchronous=FULL (2),
+// the durability the package doc promises.
+func TestDurableCommits(t *testing.T) {
+	s := openTestStore(t)
+	for name, db := range map[string]*sql.DB{"read pool": s.db, "writer": s.wdb} {
+		var mode int
+		if err := db.QueryRow("PRAGMA synchronous").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != 2 {
+			t.Errorf("%s: synchronous = %d, want 2 (FULL)", name, mode)
+		}
+	}
+}
