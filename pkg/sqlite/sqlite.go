@@ -574,8 +574,9 @@ func notPending(ctx context.Context, tx *sql.Tx, id string) error {
 // inside a savepoint of a transaction shared with other callers' functions,
 // so f must read and write through tx (s.db is the read pool, which does
 // not see f's changes, and for ":memory:" waits for the writer), must not
-// commit or roll tx back itself, and should be quick. If ctx is done before
-// f starts, f does not run.
+// commit or roll tx back itself, must not call inTx (it would wait for
+// itself), and should be quick: the batch waits for it. If ctx is done
+// before f starts, f does not run.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	return s.w.do(ctx, f)
 }
