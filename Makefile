@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: run test test-go test-node test-e2e lint build bench-models bench-models-smoke aws-setup test-aws bench-coldstart
+.PHONY: run test test-go test-node test-e2e lint build bench-models bench-models-smoke aws-setup test-aws bench-coldstart bench-api bench-api-smoke
 
 run:
 	$(GO) run ./cmd/mlsvc serve
@@ -49,6 +49,21 @@ bench-models:
 # and prints its BENCH and RATIO lines; asserts no timing goal.
 bench-models-smoke:
 	GO=$(GO) ./tools/bench_models.sh --smoke
+# Local POST /predict throughput and latency against a bare net/http JSON
+# handler under wrk (Debian package wrk), at 1, 8, 32, 64 and 128
+# connections: "BENCH conns=… mlsvc_rps=… bare_rps=… ratio=… …" lines.
+# BENCH_DURATION (seconds, default 10) and BENCH_CONNS change the runs.
+bench-api:
+	GO=$(GO) ./tools/bench_api.sh
+
+# bench-api end to end in a few seconds: two connection counts of 1 s each
+# must print their BENCH lines with accepted requests and no errors (the
+# performance goals are not checked here).
+bench-api-smoke:
+	@mkdir -p $(CURDIR)/.cache
+	@set -o pipefail; GO=$(GO) BENCH_DURATION=1 BENCH_CONNS="1 8" ./tools/bench_api.sh | tee $(CURDIR)/.cache/bench-api-smoke.log
+	@test "$$(grep -cE '^BENCH conns=[0-9]+ mlsvc_rps=[1-9][0-9]* bare_rps=[1-9][0-9]* .* errors=0 ' $(CURDIR)/.cache/bench-api-smoke.log)" = 2 \
+		|| { echo "bench-api-smoke: want 2 BENCH lines with accepted requests and errors=0" >&2; exit 1; }
 
 # --- AWS Lambda -------------------------------------------------------------
 # One bootstrap per directory of functions/, deployed by template.yaml. `sam

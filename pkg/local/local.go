@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -98,6 +99,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		ps, err := store.PendingPredictions(ctx)
 		return len(ps), err
 	}, log)
+	// An input's fsync is skipped: see localblob.Store.SkipSync.
+	blobs.SkipSync(func(key string) bool { return key == mlsvc.InputKey(path.Base(path.Dir(key))) })
 	domain := mlsvc.Config{
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,

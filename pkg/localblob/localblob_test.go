@@ -169,6 +169,7 @@ func (d failingDisk) CreateTemp(dir, _ string) (*os.File, error) { return nil, d
 func (d failingDisk) Rename(from, _ string) error                { return d.fail("rename", from) }
 func (d failingDisk) Open(name string) (*os.File, error)         { return nil, d.fail("open", name) }
 func (d failingDisk) Remove(name string) error                   { return d.fail("remove", name) }
+func (d failingDisk) Sync(f *os.File) error                      { return d.fail("sync", f.Name()) }
 
 // TestIOErrorsKeepTheirKind: only failures of the disk itself are
 // EUnavailable; an absent blob stays ENotFound and other errors internal.

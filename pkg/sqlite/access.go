@@ -85,7 +85,7 @@ func scanAPIKey(row scanner) (*mlsvc.APIKey, error) {
 
 // DeleteAPIKey implements mlsvc.AccessStore.
 func (s *Store) DeleteAPIKey(ctx context.Context, userID, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM api_keys WHERE id = ? AND user_id = ?`, id, userID)
+	res, err := s.exec(ctx, `DELETE FROM api_keys WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return dbErrorf("delete api key: %w", err)
 	}
@@ -97,7 +97,7 @@ func (s *Store) DeleteAPIKey(ctx context.Context, userID, id string) error {
 
 // TouchAPIKey implements mlsvc.AccessStore.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, nanos(at), id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, nanos(at), id); err != nil {
 		return dbErrorf("touch api key: %w", err)
 	}
 	return nil
@@ -142,7 +142,7 @@ func (s *Store) Throttle(ctx context.Context, key string, now time.Time) (mlsvc.
 
 // ClaimThrottle implements mlsvc.AccessStore.
 func (s *Store) ClaimThrottle(ctx context.Context, t mlsvc.Throttle, prev int, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.exec(ctx, `
 		INSERT INTO throttles (key, count, until, expires) VALUES (?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET count = excluded.count, until = excluded.until, expires = excluded.expires
 		WHERE (CASE WHEN throttles.expires > ? THEN throttles.count ELSE 0 END) = ?`,
@@ -157,7 +157,7 @@ func (s *Store) ClaimThrottle(ctx context.Context, t mlsvc.Throttle, prev int, n
 		return nil
 	}
 	// A new record: also forget the expired ones (local mode has no TTL).
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM throttles WHERE expires <= ?`, nanos(now)); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM throttles WHERE expires <= ?`, nanos(now)); err != nil {
 		return dbErrorf("forget expired throttles: %w", err)
 	}
 	return nil
@@ -180,7 +180,7 @@ func (s *Store) AddThrottle(ctx context.Context, key string, expires, now time.T
 
 // DeleteThrottle implements mlsvc.AccessStore.
 func (s *Store) DeleteThrottle(ctx context.Context, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM throttles WHERE key = ?`, key); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM throttles WHERE key = ?`, key); err != nil {
 		return dbErrorf("delete throttle: %w", err)
 	}
 	return nil
