@@ -69,6 +69,7 @@ func (a *API) Routes() []Route {
 		{"prediction", "GET", "/predict/{id}", true, a.prediction},
 		{"download", "GET", "/predict/{id}/download", true, a.download},
 		{"predictions", "GET", "/predictions", true, a.predictions},
+		{"cancel", "POST", "/predict/{id}/cancel", true, a.cancel},
 	}
 }
 

@@ -40,11 +40,12 @@ type Model struct {
 // Status is the life stage of a prediction.
 type Status string
 
-// Prediction statuses: pending → completed | failed.
+// Prediction statuses: pending → completed | failed | canceled.
 const (
 	StatusPending   Status = "pending"
 	StatusCompleted Status = "completed"
 	StatusFailed    Status = "failed"
+	StatusCanceled  Status = "canceled" // by its owner, refunded
 )
 
 // Prediction is one paid request. Its rows, result and CSV live in blob
@@ -120,6 +121,11 @@ type Store interface {
 	// its cost to its user, atomically. EConflict if it is not pending, so the
 	// refund happens exactly once.
 	FailPrediction(ctx context.Context, id, reason string, at time.Time) error
+	// CancelPrediction marks a pending prediction canceled and refunds its
+	// cost to its user, atomically. EConflict if it is not pending: a
+	// prediction ends completed, failed or canceled, and is refunded at
+	// most once.
+	CancelPrediction(ctx context.Context, id string, at time.Time) error
 	// PendingPredictions lists every prediction still pending, oldest
 	// first: the local runner resumes them after a restart and both
 	// runtimes settle those whose workflow was lost.

@@ -167,7 +167,7 @@ func (s *Service) storeInputAndStart(ctx context.Context, p *Prediction, input [
 		return nil
 	}
 	s.log.ErrorContext(ctx, "prediction could not be started", "prediction_id", p.ID, "err", err)
-	if ferr := failPrediction(context.WithoutCancel(ctx), s.store, s.now, s.log, p.ID, ReasonNotStarted); ferr != nil {
+	if ferr := failPrediction(context.WithoutCancel(ctx), s.store, s.now, s.log, s.finished, p.ID, ReasonNotStarted); ferr != nil {
 		return fmt.Errorf("start prediction: %w; refund: %w", err, ferr)
 	}
 	return &Error{Code: EUnavailable, Message: ReasonNotStarted, Err: err}

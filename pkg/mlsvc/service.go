@@ -29,6 +29,10 @@ type Config struct {
 	// BcryptCost is the password hashing cost. Default DefaultBcryptCost.
 	BcryptCost int
 	Logger     *slog.Logger
+	// OnFinish, when set, is told of each prediction this process saw end
+	// (completed, failed or canceled), after the store recorded it: local
+	// mode wakes the requests waiting for it (notify.go). It must not block.
+	OnFinish func(ctx context.Context, id string)
 }
 
 // withDefaults fills in the optional fields.
@@ -48,6 +52,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.OnFinish == nil {
+		cfg.OnFinish = func(context.Context, string) {}
+	}
 	return cfg
 }
 
@@ -64,6 +71,7 @@ type Service struct {
 	newID    func() string
 	cost     int
 	log      *slog.Logger
+	finished func(ctx context.Context, id string) // Config.OnFinish
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
@@ -77,7 +85,8 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
-		hashers: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		finished: cfg.OnFinish,
+		hashers:  make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 

@@ -75,6 +75,8 @@ func (s *Service) DownloadURL(ctx context.Context, userID, id string) (string, e
 		return "", Errorf(EConflict, "prediction %s is still pending", id)
 	case StatusFailed:
 		return "", Errorf(EConflict, "prediction %s failed: %s", id, p.Error)
+	case StatusCanceled:
+		return "", Errorf(EConflict, "prediction %s was canceled", id)
 	}
 	return s.downloadURL(ctx, p)
 }

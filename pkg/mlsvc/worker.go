@@ -39,6 +39,8 @@ type Worker struct {
 	builtin fs.FS
 	now     func() time.Time
 	log     *slog.Logger
+	// finished is Config.OnFinish.
+	finished func(ctx context.Context, id string)
 
 	mu     sync.Mutex
 	models map[string]*model.Model // parsed model files by blob key and version
@@ -50,7 +52,7 @@ func NewWorker(cfg Config) *Worker {
 	cfg = cfg.withDefaults()
 	return &Worker{
 		store: cfg.Store, blobs: cfg.Blobs, builtin: cfg.Builtin, now: cfg.Now, log: cfg.Logger,
-		models: map[string]*model.Model{},
+		finished: cfg.OnFinish, models: map[string]*model.Model{},
 	}
 }
 
@@ -118,16 +120,17 @@ func (w *Worker) RunPrediction(ctx context.Context, id string) error {
 		return err
 	}
 	w.log.InfoContext(ctx, "prediction completed", "prediction_id", id, "rows", len(preds))
+	w.finished(ctx, id)
 	return nil
 }
 
 // FailPrediction marks a pending prediction failed and refunds its charge,
 // exactly once: it does nothing to a prediction that is already final.
 func (w *Worker) FailPrediction(ctx context.Context, id, reason string) error {
-	return failPrediction(ctx, w.store, w.now, w.log, id, reason)
+	return failPrediction(ctx, w.store, w.now, w.log, w.finished, id, reason)
 }
 
-func failPrediction(ctx context.Context, store Store, now func() time.Time, log *slog.Logger, id, reason string) error {
+func failPrediction(ctx context.Context, store Store, now func() time.Time, log *slog.Logger, finished func(context.Context, string), id, reason string) error {
 	err := store.FailPrediction(ctx, id, reason, now().UTC())
 	if ErrorCode(err) == EConflict {
 		return nil
@@ -136,6 +139,7 @@ func failPrediction(ctx context.Context, store Store, now func() time.Time, log 
 		return err
 	}
 	log.WarnContext(ctx, "prediction failed and refunded", "prediction_id", id, "reason", reason)
+	finished(ctx, id)
 	return nil
 }
 

@@ -122,6 +122,33 @@ var migrations = []string{
 
 	`ALTER TABLE predictions ADD COLUMN input_bytes INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE predictions ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';`,
+
+	// Status canceled: SQLite cannot change a CHECK in place, so the table
+	// is rebuilt (https://www.sqlite.org/lang_altertable.html#otheralter):
+	// create the new table, copy, drop, rename, recreate the indexes. A
+	// migration that added a column to predictions before this one must
+	// list it here too.
+	`PRAGMA defer_foreign_keys = ON;
+	CREATE TABLE predictions_v3 (
+		id           TEXT PRIMARY KEY,
+		user_id      TEXT NOT NULL REFERENCES users (id),
+		model_id     TEXT NOT NULL, -- no foreign key: a model may be unpublished later
+		status       TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed', 'canceled')),
+		cost         INTEGER NOT NULL CHECK (cost >= 0),
+		row_count    INTEGER NOT NULL,
+		delay        INTEGER NOT NULL, -- nanoseconds
+		error        TEXT NOT NULL,
+		created_at   INTEGER NOT NULL,
+		updated_at   INTEGER NOT NULL,
+		input_bytes  INTEGER NOT NULL DEFAULT 0,
+		request_hash TEXT NOT NULL DEFAULT ''
+	) STRICT;
+	INSERT INTO predictions_v3 (id, user_id, model_id, status, cost, row_count, delay, error, created_at, updated_at, input_bytes, request_hash)
+		SELECT id, user_id, model_id, status, cost, row_count, delay, error, created_at, updated_at, input_bytes, request_hash FROM predictions;
+	DROP TABLE predictions;
+	ALTER TABLE predictions_v3 RENAME TO predictions;
+	CREATE INDEX predictions_user_created ON predictions (user_id, created_at DESC, id DESC);
+	CREATE INDEX predictions_pending ON predictions (created_at, id) WHERE status = 'pending';`,
 }
 
 // migrate brings the schema up to date in one transaction, so two processes

@@ -104,8 +104,8 @@ func TestFileSettings(t *testing.T) {
 	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if mode != "wal" || version != 2 {
-		t.Errorf("journal_mode %q, user_version %d; want wal, 2", mode, version)
+	if mode != "wal" || version != sqlite.SchemaVersion {
+		t.Errorf("journal_mode %q, user_version %d; want wal, %d", mode, version, sqlite.SchemaVersion)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"mlsvc/pkg/stepfn"
 )
 
 // call is one AWS request of a function, as IAM authorizes it.
@@ -122,10 +124,10 @@ func sfnRecorder(h http.Handler) func(func(call), http.ResponseWriter, *http.Req
 	return func(record func(call), w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var in struct{ StateMachineArn string }
+		var in struct{ StateMachineArn, ExecutionArn string }
 		json.Unmarshal(body, &in)
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
-		record(call{action: "states:" + op, resource: in.StateMachineArn})
+		record(call{action: "states:" + op, resource: in.StateMachineArn + in.ExecutionArn})
 		h.ServeHTTP(w, r)
 	}
 }
@@ -170,6 +172,10 @@ func grants(t *testing.T, tpl cfnTemplate, targets map[string]string) map[string
 
 var subARN = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\.Arn\}(/.*)?$`)
 
+// executionsARN is the form of a grant on every execution of one state
+// machine: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${X.Name}:*".
+var executionsARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:\$\{([A-Za-z0-9]+)\.Name\}:\*$`)
+
 // parseResource reads the resource forms template.yaml uses: !GetAtt X.Arn,
 // !Ref X, !Sub "${X.Arn}/index/<name>" and !Sub "${X.Arn}/<key pattern>".
 func parseResource(r any) (grant, bool) {
@@ -178,6 +184,9 @@ func parseResource(r any) (grant, bool) {
 	}
 	if ref := str(get(r, "Ref")); ref != "" {
 		return grant{kind: "ref", name: ref}, true
+	}
+	if m := executionsARN.FindStringSubmatch(str(get(r, "Fn::Sub"))); m != nil {
+		return grant{kind: "executions", name: m[1]}, true
 	}
 	m := subARN.FindStringSubmatch(str(get(r, "Fn::Sub")))
 	if m == nil {
@@ -246,6 +255,8 @@ func (st *stack) checkPolicies() {
 				ok = g.kind == "object" && g.name == bucketID && g.object.MatchString(c.key)
 			case c.resource == stateMachineARN:
 				ok = g.kind == "ref" && g.name == machineID
+			case strings.HasPrefix(c.resource, stepfn.ExecutionARN(stateMachineARN, "")):
+				ok = g.kind == "executions" && g.name == machineID
 			}
 			if ok {
 				allowed = true

@@ -124,6 +124,8 @@ export const api = {
       headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
     }),
   prediction: (id) => request('GET', `/predict/${encodeURIComponent(id)}`),
+  // cancel cancels a pending prediction; its charge is refunded.
+  cancel: (id) => request('POST', `/predict/${encodeURIComponent(id)}/cancel`),
   // predictions returns one page, newest first: {items, next}, where next
   // is the X-Next-Cursor of the following page ('' on the last page).
   predictions: async ({ limit, cursor } = {}) => {
