@@ -10,6 +10,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"mlsvc/pkg/mlsvc"
 )
@@ -37,6 +38,8 @@ type API struct {
 	svc  *mlsvc.Service
 	auth Authenticator
 	log  *slog.Logger
+	// maxWait bounds Prefer: wait (wait.go); 0 ignores it.
+	maxWait time.Duration
 }
 
 // New returns the API of svc, identifying callers with auth.

@@ -32,6 +32,16 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 	if err != nil {
 		return err
 	}
+	if d, ok := a.preferWait(r); ok {
+		// Prefer: wait: the final prediction if it ends in time.
+		applied(w, d)
+		if final, err := a.svc.AwaitPrediction(r.Context(), userID, p.ID, d); err == nil && final.Status != mlsvc.StatusPending {
+			if replayed {
+				w.Header().Set("Idempotent-Replayed", "true")
+			}
+			return a.writePrediction(w, r, userID, p.ID)
+		}
+	}
 	message := fmt.Sprintf("prediction accepted: %d rows, charged %s", p.Rows, p.Cost)
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -102,7 +112,19 @@ func summary(p *mlsvc.Prediction) predictionSummary {
 }
 
 func (a *API) prediction(w http.ResponseWriter, r *http.Request, userID string) error {
-	v, err := a.svc.Prediction(r.Context(), userID, r.PathValue("id"), MaxInlineInput)
+	id := r.PathValue("id")
+	if d, ok := a.preferWait(r); ok {
+		if _, err := a.svc.AwaitPrediction(r.Context(), userID, id, d); err != nil {
+			return err
+		}
+		applied(w, d)
+	}
+	return a.writePrediction(w, r, userID, id)
+}
+
+// writePrediction answers with the prediction id as its owner sees it.
+func (a *API) writePrediction(w http.ResponseWriter, r *http.Request, userID, id string) error {
+	v, err := a.svc.Prediction(r.Context(), userID, id, MaxInlineInput)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func HTTP(h http.Handler) HTTPHandler {
 // httpapi.API.Routes), identifying callers by the authorizer's context. An
 // unknown name is a programming error and panics.
 func Route(svc *mlsvc.Service, name string, log *slog.Logger) HTTPHandler {
-	h := httpapi.New(svc, GatewayAuth{}, log).Route(name)
+	h := httpapi.New(svc, GatewayAuth{}, log).WithMaxWait(httpapi.MaxWaitLambda).Route(name)
 	if h == nil {
 		panic(fmt.Sprintf("lambdafn: no API route named %q", name))
 	}

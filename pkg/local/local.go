@@ -77,9 +77,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		store.Close()
 		return nil, err
 	}
+	// The runner and the Service tell the broker when a prediction ends,
+	// which wakes the requests waiting for it (Prefer: wait).
+	broker := mlsvc.NewBroker()
 	domain := mlsvc.Config{
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
+		OnFinish: broker.Publish, Broker: broker,
 	}
 	run := runner.New(runner.Config{
 		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,
@@ -102,7 +106,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
-	api := httpapi.New(svc, httpapi.NewBasicAuth(svc, mlsvc.AuthCacheTTL), log)
+	api := httpapi.New(svc, httpapi.NewBasicAuth(svc, mlsvc.AuthCacheTTL), log).WithMaxWait(httpapi.MaxWaitLocal)
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	mux.Handle("GET /blobs/", http.StripPrefix("/blobs/", blobs.Handler()))

@@ -33,6 +33,9 @@ type Config struct {
 	// (completed, failed or canceled), after the store recorded it: local
 	// mode wakes the requests waiting for it (notify.go). It must not block.
 	OnFinish func(ctx context.Context, id string)
+	// Broker, when set, wakes AwaitPrediction when OnFinish publishes to it
+	// (wait.go); without it AwaitPrediction polls the store.
+	Broker *Broker
 }
 
 // withDefaults fills in the optional fields.
@@ -72,6 +75,7 @@ type Service struct {
 	cost     int
 	log      *slog.Logger
 	finished func(ctx context.Context, id string) // Config.OnFinish
+	broker   *Broker
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
@@ -85,8 +89,8 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
-		finished: cfg.OnFinish,
-		hashers:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+		finished: cfg.OnFinish, broker: cfg.Broker,
+		hashers: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 

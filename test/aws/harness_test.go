@@ -49,6 +49,7 @@ const (
 var functionNames = []string{
 	"authorizer", "register", "me", "topup", "models", "predict", "prediction",
 	"download", "predictions", "web", "inference", "failure", "sweeper",
+	"cancel",
 }
 
 // strict reports whether the emulator tests must run (CI=true or
