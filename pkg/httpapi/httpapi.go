@@ -73,6 +73,8 @@ func (a *API) Routes() []Route {
 		{"download", "GET", "/predict/{id}/download", true, a.download},
 		{"predictions", "GET", "/predictions", true, a.predictions},
 		{"cancel", "POST", "/predict/{id}/cancel", true, a.cancel},
+		{"webhooksecret", "GET", "/account/webhook-secret", true, a.webhookSecret},
+		{"webhookrotate", "POST", "/account/webhook-secret/rotate", true, a.rotateWebhookSecret},
 	}
 }
 

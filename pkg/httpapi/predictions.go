@@ -25,6 +25,7 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 	if mediaType(r) == "text/csv" {
 		// CSV rows as the body, the model in the query: POST /predict?model_id=rf
 		req.ModelID = r.URL.Query().Get("model_id")
+		req.WebhookURL = r.URL.Query().Get("webhook_url")
 		p, replayed, err = a.svc.RequestPredictionCSV(r.Context(), req, r.Body)
 	} else {
 		p, replayed, err = a.predictJSON(r, req)
@@ -61,8 +62,9 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 
 func (a *API) predictJSON(r *http.Request, req mlsvc.PredictionRequest) (*mlsvc.Prediction, bool, error) {
 	var body struct {
-		ModelID   json.RawMessage `json:"model_id"`
-		InputData json.RawMessage `json:"input_data"`
+		ModelID    json.RawMessage `json:"model_id"`
+		InputData  json.RawMessage `json:"input_data"`
+		WebhookURL *string         `json:"webhook_url"`
 	}
 	if err := decode(r, &body); err != nil {
 		return nil, false, err
@@ -75,6 +77,11 @@ func (a *API) predictJSON(r *http.Request, req mlsvc.PredictionRequest) (*mlsvc.
 		return nil, false, mlsvc.Errorf(mlsvc.EInvalid, `field "input_data" is required: an object or an array of objects`)
 	}
 	req.ModelID = modelID
+	if body.WebhookURL != nil {
+		if req.WebhookURL = *body.WebhookURL; req.WebhookURL == "" {
+			return nil, false, mlsvc.Errorf(mlsvc.EInvalid, "webhook_url must not be empty: leave it out for no webhook")
+		}
+	}
 	return a.svc.RequestPrediction(r.Context(), req, body.InputData)
 }
 
@@ -135,7 +142,8 @@ func (a *API) writePrediction(w http.ResponseWriter, r *http.Request, userID, id
 		OutputData   *mlsvc.Output   `json:"output_data"`
 		CSVURL       string          `json:"csv_url,omitempty"`
 		FilesExpired bool            `json:"files_expired,omitempty"`
-	}{summary(v.Prediction), v.Input, v.InputOmitted, v.Output, v.CSVURL, v.FilesExpired})
+		Webhook      *webhookJSON    `json:"webhook,omitempty"`
+	}{summary(v.Prediction), v.Input, v.InputOmitted, v.Output, v.CSVURL, v.FilesExpired, webhookOf(v)})
 	return nil
 }
 

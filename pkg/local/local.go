@@ -23,6 +23,7 @@ import (
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/runner"
 	"mlsvc/pkg/sqlite"
+	"mlsvc/pkg/webhook"
 )
 
 // Config is the local service's configuration.
@@ -46,6 +47,9 @@ type Config struct {
 	// Admin opens the data for an administrative command while a server may
 	// be running: pending predictions are left to the server.
 	Admin bool
+	// WebhookAllowPrivate lets webhooks go to loopback and private
+	// addresses, and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1; tests only).
+	WebhookAllowPrivate bool
 }
 
 // App is a running local service.
@@ -54,6 +58,7 @@ type App struct {
 	Store   *sqlite.Store
 	Blobs   *localblob.Store
 	runner  *runner.Runner
+	hooks   *webhook.Deliverer
 	handler http.Handler
 	log     *slog.Logger
 }
@@ -79,18 +84,29 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	// The runner and the Service tell the broker when a prediction ends,
 	// which wakes the requests waiting for it (Prefer: wait).
+	// The deliverer sends the webhooks the store queues as predictions
+	// end, once nudged, and after a restart.
 	broker := mlsvc.NewBroker()
+	var api *httpapi.API // set before hooks.Start
+	hooks := webhook.New(webhook.Config{
+		Queue: store, Secrets: store, AllowPrivate: cfg.WebhookAllowPrivate, Now: cfg.Now, Logger: log,
+		Payload: func(ctx context.Context, d *mlsvc.WebhookDelivery) ([]byte, error) { return api.WebhookPayload(ctx, d) },
+	})
 	domain := mlsvc.Config{
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
-		OnFinish: broker.Publish, Broker: broker,
+		OnFinish: func(ctx context.Context, id string) {
+			broker.Publish(ctx, id)
+			hooks.Nudge(ctx, id)
+		},
+		Broker: broker, Webhooks: true, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}
 	run := runner.New(runner.Config{
 		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,
 	})
 	domain.Workflow = run
 	svc := mlsvc.New(domain)
-	a := &App{Service: svc, Store: store, Blobs: blobs, runner: run, log: log}
+	a := &App{Service: svc, Store: store, Blobs: blobs, runner: run, hooks: hooks, log: log}
 	if err := svc.Seed(ctx, cfg.Catalog); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("publish models: %w", err)
@@ -106,7 +122,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
-	api := httpapi.New(svc, httpapi.NewBasicAuth(svc, mlsvc.AuthCacheTTL), log).WithMaxWait(httpapi.MaxWaitLocal)
+	api = httpapi.New(svc, httpapi.NewBasicAuth(svc, mlsvc.AuthCacheTTL), log).WithMaxWait(httpapi.MaxWaitLocal)
+	if !cfg.Admin {
+		hooks.Start()
+	}
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	mux.Handle("GET /blobs/", http.StripPrefix("/blobs/", blobs.Handler()))
@@ -133,6 +152,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 // start) and closes the store.
 func (a *App) Close() error {
 	a.runner.Close()
+	a.hooks.Close()
 	return a.Store.Close()
 }
 

@@ -65,8 +65,10 @@ type Prediction struct {
 	RequestHash string
 	Delay       time.Duration // how long the workflow waits before inference
 	Error       string        // reason, when failed
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// WebhookURL, when set, receives the prediction when it ends (webhooks.go).
+	WebhookURL string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Blob keys of a prediction's input rows, result and CSV.
@@ -126,6 +128,14 @@ type Store interface {
 	// prediction ends completed, failed or canceled, and is refunded at
 	// most once.
 	CancelPrediction(ctx context.Context, id string, at time.Time) error
+
+	// WebhookSecret returns the user's webhook signing secret; a user
+	// without one gets candidate, stored (atomically: two first calls at
+	// once return the same secret). ENotFound for an absent user.
+	WebhookSecret(ctx context.Context, userID, candidate string) (string, error)
+	// SetWebhookSecret replaces the user's webhook secret. ENotFound for an
+	// absent user.
+	SetWebhookSecret(ctx context.Context, userID, secret string) error
 	// PendingPredictions lists every prediction still pending, oldest
 	// first: the local runner resumes them after a restart and both
 	// runtimes settle those whose workflow was lost.

@@ -36,6 +36,12 @@ type Config struct {
 	// Broker, when set, wakes AwaitPrediction when OnFinish publishes to it
 	// (wait.go); without it AwaitPrediction polls the store.
 	Broker *Broker
+	// Webhooks says this deployment delivers webhooks (a prediction
+	// request with a webhook_url is refused otherwise);
+	// WebhookAllowPrivate lets them go to private and loopback addresses
+	// and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1, for tests only).
+	Webhooks            bool
+	WebhookAllowPrivate bool
 }
 
 // withDefaults fills in the optional fields.
@@ -66,16 +72,17 @@ func (cfg Config) withDefaults() Config {
 // requests (requests.go) and what a user sees of them (views.go). The
 // workflow's steps are the Worker's (worker.go).
 type Service struct {
-	store    Store
-	blobs    Blobs
-	workflow Workflow
-	delay    func() time.Duration
-	now      func() time.Time
-	newID    func() string
-	cost     int
-	log      *slog.Logger
-	finished func(ctx context.Context, id string) // Config.OnFinish
-	broker   *Broker
+	store                         Store
+	blobs                         Blobs
+	workflow                      Workflow
+	delay                         func() time.Duration
+	now                           func() time.Time
+	newID                         func() string
+	cost                          int
+	log                           *slog.Logger
+	finished                      func(ctx context.Context, id string) // Config.OnFinish
+	broker                        *Broker
+	webhooks, webhookAllowPrivate bool
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
@@ -90,6 +97,7 @@ func New(cfg Config) *Service {
 		store: cfg.Store, blobs: cfg.Blobs, workflow: cfg.Workflow,
 		delay: cfg.Delay, now: cfg.Now, newID: cfg.NewID, cost: cfg.BcryptCost, log: cfg.Logger,
 		finished: cfg.OnFinish, broker: cfg.Broker,
+		webhooks: cfg.Webhooks, webhookAllowPrivate: cfg.WebhookAllowPrivate,
 		hashers: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }

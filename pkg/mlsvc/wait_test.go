@@ -48,12 +48,15 @@ func awaitSetup(t *testing.T, broker *mlsvc.Broker) (*mlsvc.Service, *sqlite.Sto
 func TestAwaitWokenByBroker(t *testing.T) {
 	broker := mlsvc.NewBroker()
 	svc, _, userID, id := awaitSetup(t, broker)
+	canceled := make(chan struct{})
 	go func() {
+		defer close(canceled)
 		time.Sleep(100 * time.Millisecond)
 		if _, err := svc.CancelPrediction(context.Background(), userID, id); err != nil {
 			t.Error(err)
 		}
 	}()
+	defer func() { <-canceled }()
 	start := time.Now()
 	p, err := svc.AwaitPrediction(context.Background(), userID, id, 10*time.Second)
 	if err != nil || p.Status != mlsvc.StatusCanceled {
@@ -71,7 +74,10 @@ func TestAwaitWokenByBroker(t *testing.T) {
 // by another process, is found by polling the store.
 func TestAwaitPollsWithoutBroker(t *testing.T) {
 	svc, store, userID, id := awaitSetup(t, nil)
+	completed := make(chan struct{})
+	defer func() { <-completed }()
 	go func() {
+		defer close(completed)
 		time.Sleep(300 * time.Millisecond)
 		if err := store.CompletePrediction(context.Background(), id, time.Now()); err != nil {
 			t.Error(err)

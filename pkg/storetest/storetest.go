@@ -82,6 +82,8 @@ func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 		{"CancelPrediction", testCancelPrediction},
 		{"CancelFinal", testCancelFinal},
 		{"ConcurrentCancel", testConcurrentCancel},
+		{"WebhookURLRoundTrip", testWebhookURLRoundTrip},
+		{"WebhookSecret", testWebhookSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore(t)) })

@@ -49,7 +49,7 @@ const (
 var functionNames = []string{
 	"authorizer", "register", "me", "topup", "models", "predict", "prediction",
 	"download", "predictions", "web", "inference", "failure", "sweeper",
-	"cancel",
+	"cancel", "webhooksecret", "webhookrotate",
 }
 
 // strict reports whether the emulator tests must run (CI=true or

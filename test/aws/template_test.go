@@ -44,6 +44,8 @@ var specRoutes = []struct {
 	{"GET", "/predict/{id}/download", true},
 	{"GET", "/predictions", true},
 	{"POST", "/predict/{id}/cancel", true}, // Version 2
+	{"GET", "/account/webhook-secret", true},
+	{"POST", "/account/webhook-secret/rotate", true},
 }
 
 // apiRoutes maps "METHOD /path" to the name of the route in httpapi, which
