@@ -38,7 +38,20 @@ function meta(store, rec) {
     item('Created', h('time', { datetime: rec.created_at }, formatDateTime(rec.created_at))),
     rec.status === 'pending' ? null : item({ completed: 'Finished', canceled: 'Canceled at' }[rec.status] ?? 'Failed at', h('time', { datetime: rec.updated_at }, formatDateTime(rec.updated_at))),
     item('ID', h('span', { class: 'mono small' }, rec.id)),
+    rec.detail?.webhook ? item('Webhook', h('span', { id: 'detail-webhook' }, webhookText(rec.detail.webhook))) : null,
   );
+}
+
+// webhookText says where the webhook goes and how its delivery went.
+function webhookText(w) {
+  const state = w.delivered
+    ? `delivered (HTTP ${w.last_status})`
+    : w.given_up
+      ? `given up after ${plural(w.attempts, 'attempt')}`
+      : w.attempts
+        ? `${plural(w.attempts, 'attempt')} so far, last ${w.last_status ? `HTTP ${w.last_status}` : w.last_error || 'failed'}; retrying`
+        : 'sent when the prediction ends';
+  return `${w.url} — ${state}`;
 }
 
 function pendingBox(rec) {
