@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -86,7 +85,7 @@ func SignWebhook(secret, id string, timestamp int64, body []byte) (string, error
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
-// cgnat is the shared address space of carrier-grade NAT (RFC 6598).
+// nonPublic are the ranges PublicAddr refuses beyond those netip names.
 var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("100.64.0.0/10"),   // CGNAT
 	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
@@ -196,8 +195,8 @@ func (s *Service) webhookOf(ctx context.Context, p *Prediction) (*WebhookDeliver
 	if ErrorCode(err) == ENotFound {
 		return &WebhookDelivery{PredictionID: p.ID, URL: p.WebhookURL}, nil
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil {
 		return nil, err
 	}
-	return d, err
+	return d, nil
 }
