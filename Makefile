@@ -69,7 +69,7 @@ bench-api-smoke:
 # One bootstrap per directory of functions/, deployed by template.yaml. `sam
 # build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; `make build`
 # builds them all into bin/<name>/bootstrap and prints their sizes.
-LAMBDA_FUNCTIONS := register me topup models predict prediction download predictions web inference failure sweeper token password createkey apikeys deletekey transactions stripewebhook
+LAMBDA_FUNCTIONS := register me topup models predict prediction download predictions web inference failure sweeper token password createkey apikeys deletekey transactions stripewebhook cancel webhooksecret webhookrotate
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS)
 LAMBDA_MAX_BYTES := 12582912 # 12 MiB per stripped arm64 bootstrap
@@ -113,6 +113,12 @@ build-StripeWebhookFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/stripewebhook
 build-TransactionsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/transactions
+build-CancelFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/cancel
+build-WebhookSecretFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhooksecret
+build-WebhookRotateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhookrotate
 build-WebFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/web
 build-InferenceFunction:

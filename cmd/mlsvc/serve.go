@@ -76,6 +76,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		DataDir: *dataDir, Delay: d, Catalog: catalog, Builtin: models.Files,
 		BaseURL: baseURL, Web: web.Handler(), Logger: log,
 		BcryptCost: cost, AddressLimit: addressLimit, RateLimit: rateLimit,
+		// Tests only: webhooks to loopback and private addresses, and http.
+		WebhookAllowPrivate: os.Getenv("MLSVC_WEBHOOK_ALLOW_PRIVATE") == "1",
 	})
 	if err != nil {
 		return err

@@ -130,6 +130,9 @@ func predictionItem(p *mlsvc.Prediction) item {
 	if p.RequestHash != "" {
 		it["request_hash"] = str(p.RequestHash)
 	}
+	if p.WebhookURL != "" {
+		it["webhook_url"] = str(p.WebhookURL)
+	}
 	if p.Status == mlsvc.StatusPending {
 		it["pending"] = str(p.ID)
 	}
@@ -157,6 +160,9 @@ func (it item) prediction() (*mlsvc.Prediction, error) {
 	}
 	if _, ok := it["request_hash"]; ok {
 		p.RequestHash = d.str(it, "request_hash")
+	}
+	if _, ok := it["webhook_url"]; ok {
+		p.WebhookURL = d.str(it, "webhook_url")
 	}
 	return p, d.err("prediction")
 }

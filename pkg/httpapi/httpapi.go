@@ -10,6 +10,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"mlsvc/pkg/mlsvc"
 )
@@ -37,6 +38,8 @@ type API struct {
 	svc  *mlsvc.Service
 	auth Authenticator
 	log  *slog.Logger
+	// maxWait bounds Prefer: wait (wait.go); 0 ignores it.
+	maxWait time.Duration
 }
 
 // New returns the API of svc, identifying callers with auth.
@@ -77,6 +80,9 @@ func (a *API) Routes() []Route {
 		{"deletekey", "DELETE", "/api-keys/{id}", true, a.deleteAPIKey},
 		{"transactions", "GET", "/account/transactions", true, a.transactions},
 		{"stripewebhook", "POST", "/webhooks/stripe", false, a.stripeWebhook},
+		{"cancel", "POST", "/predict/{id}/cancel", true, a.cancel},
+		{"webhooksecret", "GET", "/account/webhook-secret", true, a.webhookSecret},
+		{"webhookrotate", "POST", "/account/webhook-secret/rotate", true, a.rotateWebhookSecret},
 	}
 }
 

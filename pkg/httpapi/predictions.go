@@ -26,6 +26,7 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 	if mediaType(r) == "text/csv" {
 		// CSV rows as the body, the model in the query: POST /predict?model_id=rf
 		req.ModelID = r.URL.Query().Get("model_id")
+		req.WebhookURL = r.URL.Query().Get("webhook_url")
 		p, replayed, err = a.svc.RequestPredictionCSV(r.Context(), req, r.Body)
 	} else {
 		p, replayed, err = a.predictJSON(r, req)
@@ -34,6 +35,16 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 		return err
 	}
 	obs.Add(r.Context(), obs.KeyPredictionID, p.ID)
+	if d, ok := a.preferWait(r); ok {
+		// Prefer: wait: the final prediction if it ends in time.
+		applied(w, d)
+		if final, err := a.svc.AwaitPrediction(r.Context(), userID, p.ID, d); err == nil && final.Status != mlsvc.StatusPending {
+			if replayed {
+				w.Header().Set("Idempotent-Replayed", "true")
+			}
+			return a.writePrediction(w, r, userID, p.ID)
+		}
+	}
 	message := fmt.Sprintf("prediction accepted: %d rows, charged %s", p.Rows, p.Cost)
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -53,8 +64,9 @@ func (a *API) predict(w http.ResponseWriter, r *http.Request, userID string) err
 
 func (a *API) predictJSON(r *http.Request, req mlsvc.PredictionRequest) (*mlsvc.Prediction, bool, error) {
 	var body struct {
-		ModelID   json.RawMessage `json:"model_id"`
-		InputData json.RawMessage `json:"input_data"`
+		ModelID    json.RawMessage `json:"model_id"`
+		InputData  json.RawMessage `json:"input_data"`
+		WebhookURL *string         `json:"webhook_url"`
 	}
 	if err := decode(r, &body); err != nil {
 		return nil, false, err
@@ -67,6 +79,11 @@ func (a *API) predictJSON(r *http.Request, req mlsvc.PredictionRequest) (*mlsvc.
 		return nil, false, mlsvc.Errorf(mlsvc.EInvalid, `field "input_data" is required: an object or an array of objects`)
 	}
 	req.ModelID = modelID
+	if body.WebhookURL != nil {
+		if req.WebhookURL = *body.WebhookURL; req.WebhookURL == "" {
+			return nil, false, mlsvc.Errorf(mlsvc.EInvalid, "webhook_url must not be empty: leave it out for no webhook")
+		}
+	}
 	return a.svc.RequestPrediction(r.Context(), req, body.InputData)
 }
 
@@ -104,7 +121,19 @@ func summary(p *mlsvc.Prediction) predictionSummary {
 }
 
 func (a *API) prediction(w http.ResponseWriter, r *http.Request, userID string) error {
-	v, err := a.svc.Prediction(r.Context(), userID, r.PathValue("id"), MaxInlineInput)
+	id := r.PathValue("id")
+	if d, ok := a.preferWait(r); ok {
+		if _, err := a.svc.AwaitPrediction(r.Context(), userID, id, d); err != nil {
+			return err
+		}
+		applied(w, d)
+	}
+	return a.writePrediction(w, r, userID, id)
+}
+
+// writePrediction answers with the prediction id as its owner sees it.
+func (a *API) writePrediction(w http.ResponseWriter, r *http.Request, userID, id string) error {
+	v, err := a.svc.Prediction(r.Context(), userID, id, MaxInlineInput)
 	if err != nil {
 		return err
 	}
@@ -115,7 +144,8 @@ func (a *API) prediction(w http.ResponseWriter, r *http.Request, userID string) 
 		OutputData   *mlsvc.Output   `json:"output_data"`
 		CSVURL       string          `json:"csv_url,omitempty"`
 		FilesExpired bool            `json:"files_expired,omitempty"`
-	}{summary(v.Prediction), v.Input, v.InputOmitted, v.Output, v.CSVURL, v.FilesExpired})
+		Webhook      *webhookJSON    `json:"webhook,omitempty"`
+	}{summary(v.Prediction), v.Input, v.InputOmitted, v.Output, v.CSVURL, v.FilesExpired, webhookOf(v)})
 	return nil
 }
 

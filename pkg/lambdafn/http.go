@@ -35,7 +35,7 @@ func HTTP(h http.Handler) HTTPHandler {
 // An unknown name is a programming error and panics.
 func Route(svc *mlsvc.Service, name string, limiter mlsvc.RateLimiter, log *slog.Logger) HTTPHandler {
 	auth := httpapi.NewAuth(svc, mlsvc.AuthCacheTTL, limiter)
-	h := httpapi.New(svc, auth, log).Route(name)
+	h := httpapi.New(svc, auth, log).WithMaxWait(httpapi.MaxWaitLambda).Route(name)
 	if h == nil {
 		panic(fmt.Sprintf("lambdafn: no API route named %q", name))
 	}

@@ -26,6 +26,7 @@ import (
 	"mlsvc/pkg/obs/prom"
 	"mlsvc/pkg/runner"
 	"mlsvc/pkg/sqlite"
+	"mlsvc/pkg/webhook"
 )
 
 // Config is the local service's configuration.
@@ -56,6 +57,9 @@ type Config struct {
 	// TopUpMode and Payments: how users add money (mlsvc.Config).
 	TopUpMode string
 	Payments  mlsvc.Payments
+	// WebhookAllowPrivate lets webhooks go to loopback and private
+	// addresses, and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1; tests only).
+	WebhookAllowPrivate bool
 }
 
 // App is a running local service.
@@ -64,6 +68,7 @@ type App struct {
 	Store   *sqlite.Store
 	Blobs   *localblob.Store
 	runner  *runner.Runner
+	hooks   *webhook.Deliverer
 	handler http.Handler
 	log     *slog.Logger
 }
@@ -101,9 +106,24 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}, log)
 	// An input's fsync is skipped: see localblob.Store.SkipSync.
 	blobs.SkipSync(func(key string) bool { return key == mlsvc.InputKey(path.Base(path.Dir(key))) })
+	// The runner and the Service tell the broker when a prediction ends,
+	// which wakes the requests waiting for it (Prefer: wait).
+	// The deliverer sends the webhooks the store queues as predictions
+	// end, once nudged, and after a restart.
+	broker := mlsvc.NewBroker()
+	var api *httpapi.API // set before hooks.Start
+	hooks := webhook.New(webhook.Config{
+		Queue: store, Secrets: store, AllowPrivate: cfg.WebhookAllowPrivate, Now: cfg.Now, Logger: log,
+		Payload: func(ctx context.Context, d *mlsvc.WebhookDelivery) ([]byte, error) { return api.WebhookPayload(ctx, d) },
+	})
 	domain := mlsvc.Config{
 		Store: store, Blobs: blobs, Builtin: cfg.Builtin,
 		Delay: cfg.Delay.Pick, BcryptCost: cfg.BcryptCost, Logger: log, Now: cfg.Now,
+		OnFinish: func(ctx context.Context, id string) {
+			broker.Publish(ctx, id)
+			hooks.Nudge(ctx, id)
+		},
+		Broker: broker, Webhooks: true, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		TokenKeys: keys, AddressLimit: cfg.AddressLimit, Metrics: metrics,
 		TopUpMode: cfg.TopUpMode, Payments: cfg.Payments,
 	}
@@ -112,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	})
 	domain.Workflow = run
 	svc := mlsvc.New(domain)
-	a := &App{Service: svc, Store: store, Blobs: blobs, runner: run, log: log}
+	a := &App{Service: svc, Store: store, Blobs: blobs, runner: run, hooks: hooks, log: log}
 	if err := svc.Seed(ctx, cfg.Catalog); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("publish models: %w", err)
@@ -135,7 +155,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
-	api := httpapi.New(svc, httpapi.NewAuth(svc, mlsvc.AuthCacheTTL, mlsvc.NewBucketLimiter(cfg.RateLimit, cfg.Now)), log)
+	api = httpapi.New(svc, httpapi.NewAuth(svc, mlsvc.AuthCacheTTL, mlsvc.NewBucketLimiter(cfg.RateLimit, cfg.Now)), log).WithMaxWait(httpapi.MaxWaitLocal)
+	if !cfg.Admin {
+		hooks.Start()
+	}
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	mux.Handle("GET /blobs/", http.StripPrefix("/blobs/", blobs.Handler()))
@@ -184,5 +207,6 @@ func (a *App) Handler() http.Handler { return a.handler }
 // start) and closes the store.
 func (a *App) Close() error {
 	a.runner.Close()
+	a.hooks.Close()
 	return a.Store.Close()
 }

@@ -40,11 +40,12 @@ type Model struct {
 // Status is the life stage of a prediction.
 type Status string
 
-// Prediction statuses: pending → completed | failed.
+// Prediction statuses: pending → completed | failed | canceled.
 const (
 	StatusPending   Status = "pending"
 	StatusCompleted Status = "completed"
 	StatusFailed    Status = "failed"
+	StatusCanceled  Status = "canceled" // by its owner, refunded
 )
 
 // Prediction is one paid request. Its rows, result and CSV live in blob
@@ -64,8 +65,10 @@ type Prediction struct {
 	RequestHash string
 	Delay       time.Duration // how long the workflow waits before inference
 	Error       string        // reason, when failed
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// WebhookURL, when set, receives the prediction when it ends (webhooks.go).
+	WebhookURL string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Blob keys of a prediction's input rows, result and CSV.
@@ -122,6 +125,19 @@ type Store interface {
 	// its cost to its user, atomically. EConflict if it is not pending, so the
 	// refund happens exactly once.
 	FailPrediction(ctx context.Context, id, reason string, at time.Time) error
+	// CancelPrediction marks a pending prediction canceled and refunds its
+	// cost to its user, atomically. EConflict if it is not pending: a
+	// prediction ends completed, failed or canceled, and is refunded at
+	// most once.
+	CancelPrediction(ctx context.Context, id string, at time.Time) error
+
+	// WebhookSecret returns the user's webhook signing secret; a user
+	// without one gets candidate, stored (atomically: two first calls at
+	// once return the same secret). ENotFound for an absent user.
+	WebhookSecret(ctx context.Context, userID, candidate string) (string, error)
+	// SetWebhookSecret replaces the user's webhook secret. ENotFound for an
+	// absent user.
+	SetWebhookSecret(ctx context.Context, userID, secret string) error
 	// PendingPredictions lists every prediction still pending, oldest
 	// first: the local runner resumes them after a restart and both
 	// runtimes settle those whose workflow was lost.

@@ -26,6 +26,8 @@ type PredictionRequest struct {
 	// charging again; the same key with another model or other rows is
 	// EMismatch.
 	IdempotencyKey string
+	// WebhookURL, optional, receives the prediction when it ends.
+	WebhookURL string
 }
 
 // RequestPrediction validates the rows, charges the model's price and starts
@@ -66,6 +68,14 @@ type parseFunc func(features []string) (*rowio.Rows, []byte, error)
 // replay of the same idempotent request, the balance, and only then the
 // rows, the charge, the stored input and the workflow.
 func (s *Service) request(ctx context.Context, req PredictionRequest, parse parseFunc) (*Prediction, bool, error) {
+	if req.WebhookURL != "" {
+		if !s.webhooks {
+			return nil, false, ErrNoWebhooks
+		}
+		if err := ValidateWebhookURL(req.WebhookURL, s.webhookAllowPrivate); err != nil {
+			return nil, false, err
+		}
+	}
 	m, err := s.publishedModel(ctx, req.ModelID)
 	if err != nil {
 		return nil, false, err
@@ -73,7 +83,7 @@ func (s *Service) request(ctx context.Context, req PredictionRequest, parse pars
 	now := s.now().UTC()
 	p := &Prediction{
 		ID: s.newID(), UserID: req.UserID, ModelID: m.ID, Status: StatusPending,
-		Cost: m.Cost, Delay: s.delay(), CreatedAt: now, UpdatedAt: now,
+		Cost: m.Cost, Delay: s.delay(), WebhookURL: req.WebhookURL, CreatedAt: now, UpdatedAt: now,
 	}
 	var first *Prediction
 	if req.IdempotencyKey != "" {
@@ -168,7 +178,7 @@ func (s *Service) storeInputAndStart(ctx context.Context, p *Prediction, input [
 		return nil
 	}
 	s.log.ErrorContext(ctx, "prediction could not be started", "prediction_id", p.ID, "err", err)
-	if ferr := failPrediction(context.WithoutCancel(ctx), s.store, s.now, s.log, s.metrics, p.ID, ReasonNotStarted); ferr != nil {
+	if ferr := failPrediction(context.WithoutCancel(ctx), s.store, s.now, s.log, s.metrics, s.finished, p.ID, ReasonNotStarted); ferr != nil {
 		return fmt.Errorf("start prediction: %w; refund: %w", err, ferr)
 	}
 	return &Error{Code: EUnavailable, Message: ReasonNotStarted, Err: err}

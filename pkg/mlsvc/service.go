@@ -43,6 +43,19 @@ type Config struct {
 	// TopUpOperator (ledger.go); Payments takes paid top-ups in stripe mode.
 	TopUpMode string
 	Payments  Payments
+	// OnFinish, when set, is told of each prediction this process saw end
+	// (completed, failed or canceled), after the store recorded it: local
+	// mode wakes the requests waiting for it (notify.go). It must not block.
+	OnFinish func(ctx context.Context, id string)
+	// Broker, when set, wakes AwaitPrediction when OnFinish publishes to it
+	// (wait.go); without it AwaitPrediction polls the store.
+	Broker *Broker
+	// Webhooks says this deployment delivers webhooks (a prediction
+	// request with a webhook_url is refused otherwise);
+	// WebhookAllowPrivate lets them go to private and loopback addresses
+	// and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1, for tests only).
+	Webhooks            bool
+	WebhookAllowPrivate bool
 }
 
 // withDefaults fills in the optional fields.
@@ -68,6 +81,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.TokenKeys == nil {
 		cfg.TokenKeys = NewKeyset()
 	}
+	if cfg.OnFinish == nil {
+		cfg.OnFinish = func(context.Context, string) {}
+	}
 	return cfg
 }
 
@@ -76,15 +92,18 @@ func (cfg Config) withDefaults() Config {
 // requests (requests.go) and what a user sees of them (views.go). The
 // workflow's steps are the Worker's (worker.go).
 type Service struct {
-	store    Store
-	blobs    Blobs
-	workflow Workflow
-	delay    func() time.Duration
-	now      func() time.Time
-	newID    func() string
-	cost     int
-	log      *slog.Logger
-	metrics  Metrics
+	store                         Store
+	blobs                         Blobs
+	workflow                      Workflow
+	delay                         func() time.Duration
+	now                           func() time.Time
+	newID                         func() string
+	cost                          int
+	log                           *slog.Logger
+	metrics                       Metrics
+	finished                      func(ctx context.Context, id string) // Config.OnFinish
+	broker                        *Broker
+	webhooks, webhookAllowPrivate bool
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
@@ -109,6 +128,8 @@ func New(cfg Config) *Service {
 		hashers:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		tokenKeys: cfg.TokenKeys, addressLimit: cfg.AddressLimit,
 		topUpMode: cmp.Or(cfg.TopUpMode, TopUpOpen), payments: cfg.Payments,
+		finished: cfg.OnFinish, broker: cfg.Broker,
+		webhooks: cfg.Webhooks, webhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}
 }
 

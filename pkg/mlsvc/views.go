@@ -17,6 +17,8 @@ type View struct {
 	FilesExpired bool
 	Output       *Output // once completed
 	CSVURL       string  // once completed
+	// Webhook is the delivery to the prediction's webhook, if it has one.
+	Webhook *WebhookDelivery
 }
 
 // Prediction returns the user's prediction with its input if it is at most
@@ -28,6 +30,9 @@ func (s *Service) Prediction(ctx context.Context, userID, id string, maxInput in
 		return nil, err
 	}
 	v := &View{Prediction: p}
+	if v.Webhook, err = s.webhookOf(ctx, p); err != nil {
+		return nil, fmt.Errorf("read webhook delivery: %w", err)
+	}
 	if p.InputBytes > maxInput {
 		v.InputOmitted = true // the record knows the size: no need to read it
 	} else {
@@ -75,6 +80,8 @@ func (s *Service) DownloadURL(ctx context.Context, userID, id string) (string, e
 		return "", Errorf(EConflict, "prediction %s is still pending", id)
 	case StatusFailed:
 		return "", Errorf(EConflict, "prediction %s failed: %s", id, p.Error)
+	case StatusCanceled:
+		return "", Errorf(EConflict, "prediction %s was canceled", id)
 	}
 	return s.downloadURL(ctx, p)
 }

@@ -43,6 +43,8 @@ type Worker struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics Metrics
+	// finished is Config.OnFinish.
+	finished func(ctx context.Context, id string)
 
 	mu     sync.Mutex
 	models map[string]*model.Model // parsed model files by blob key and version
@@ -54,7 +56,7 @@ func NewWorker(cfg Config) *Worker {
 	cfg = cfg.withDefaults()
 	return &Worker{
 		store: cfg.Store, blobs: cfg.Blobs, builtin: cfg.Builtin, now: cfg.Now, log: cfg.Logger,
-		metrics: cfg.Metrics, models: map[string]*model.Model{},
+		metrics: cfg.Metrics, finished: cfg.OnFinish, models: map[string]*model.Model{},
 	}
 }
 
@@ -125,16 +127,17 @@ func (w *Worker) RunPrediction(ctx context.Context, id string) error {
 	}
 	w.log.InfoContext(ctx, "prediction completed", "prediction_id", id, "rows", len(preds))
 	w.metrics.PredictionFinished(ctx, p.ModelID, StatusCompleted, 0, inference)
+	w.finished(ctx, id)
 	return nil
 }
 
 // FailPrediction marks a pending prediction failed and refunds its charge,
 // exactly once: it does nothing to a prediction that is already final.
 func (w *Worker) FailPrediction(ctx context.Context, id, reason string) error {
-	return failPrediction(ctx, w.store, w.now, w.log, w.metrics, id, reason)
+	return failPrediction(ctx, w.store, w.now, w.log, w.metrics, w.finished, id, reason)
 }
 
-func failPrediction(ctx context.Context, store Store, now func() time.Time, log *slog.Logger, m Metrics, id, reason string) error {
+func failPrediction(ctx context.Context, store Store, now func() time.Time, log *slog.Logger, m Metrics, finished func(context.Context, string), id, reason string) error {
 	err := store.FailPrediction(ctx, id, reason, now().UTC())
 	if ErrorCode(err) == EConflict {
 		return nil
@@ -144,6 +147,7 @@ func failPrediction(ctx context.Context, store Store, now func() time.Time, log 
 	}
 	log.WarnContext(ctx, "prediction failed and refunded", "prediction_id", id, "reason", reason)
 	observeFailed(ctx, store, m, log, id)
+	finished(ctx, id)
 	return nil
 }
 

@@ -34,9 +34,6 @@ const (
 	DimensionModel = "ModelId"
 )
 
-// statusCanceled is the status of a canceled prediction
-// (mlsvc.StatusCanceled once cancellation is in the domain).
-const statusCanceled mlsvc.Status = "canceled"
 
 // EMF is the mlsvc.Metrics of the Lambda functions: each event is one
 // CloudWatch Embedded Metric Format line written to w (stdout in a
@@ -79,7 +76,7 @@ func (e *EMF) PredictionFinished(ctx context.Context, modelID string, status mls
 			emfValue{MetricInferenceDuration, UnitMilliseconds, float64(inference.Microseconds()) / 1000})
 	case mlsvc.StatusFailed:
 		vs = append(vs, emfValue{MetricFailed, UnitCount, 1})
-	case statusCanceled:
+	case mlsvc.StatusCanceled:
 		vs = append(vs, emfValue{MetricCanceled, UnitCount, 1})
 	}
 	if refunded > 0 {

@@ -61,10 +61,13 @@ type Runner struct {
 	wg     sync.WaitGroup
 
 	mu        sync.Mutex
-	scheduled map[string]bool
+	scheduled map[string]chan struct{} // by prediction id; closed by Stop
 }
 
-var _ mlsvc.Workflow = (*Runner)(nil)
+var (
+	_ mlsvc.Workflow = (*Runner)(nil)
+	_ mlsvc.Stopper  = (*Runner)(nil)
+)
 
 // maxFailBackoff bounds the wait between attempts to record a failure.
 const maxFailBackoff = time.Minute
@@ -93,7 +96,7 @@ func New(cfg Config) *Runner {
 	r := &Runner{
 		steps: cfg.Steps, pending: cfg.Pending, log: cfg.Logger, now: cfg.Now,
 		retries: cfg.Retries, backoff: cfg.Backoff,
-		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers), scheduled: map[string]bool{},
+		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers), scheduled: map[string]chan struct{}{},
 	}
 	r.wg.Add(1)
 	go r.sweep(cfg.Sweep)
@@ -108,16 +111,30 @@ func (r *Runner) Start(ctx context.Context, p *mlsvc.Prediction) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.scheduled[p.ID] {
+	if r.scheduled[p.ID] != nil {
 		return nil
 	}
-	r.scheduled[p.ID] = true
+	stop := make(chan struct{})
+	r.scheduled[p.ID] = stop
 	wait := p.CreatedAt.Add(p.Delay).Sub(r.now())
 	// The steps' log lines carry the prediction and the request that
 	// started it (obs).
 	logCtx := obs.With(obs.Carry(ctx, context.Background()), obs.KeyPredictionID, p.ID)
 	r.wg.Add(1)
-	go r.run(logCtx, p.ID, wait)
+	go r.run(logCtx, p.ID, wait, stop)
+	return nil
+}
+
+// Stop ends the wait of prediction id (canceled, say), so its inference
+// does not run; one already running finishes (and finds the prediction
+// final). Stopping a prediction that is not scheduled does nothing.
+func (r *Runner) Stop(_ context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if stop := r.scheduled[id]; stop != nil {
+		close(stop)
+		delete(r.scheduled, id)
+	}
 	return nil
 }
 
@@ -164,14 +181,16 @@ func (r *Runner) sweep(interval time.Duration) {
 	}
 }
 
-func (r *Runner) run(logCtx context.Context, id string, wait time.Duration) {
+func (r *Runner) run(logCtx context.Context, id string, wait time.Duration, stop chan struct{}) {
 	defer r.wg.Done()
 	defer func() {
 		r.mu.Lock()
-		delete(r.scheduled, id)
+		if r.scheduled[id] == stop {
+			delete(r.scheduled, id)
+		}
 		r.mu.Unlock()
 	}()
-	if !r.sleep(wait) {
+	if !r.sleepOr(wait, stop) {
 		return
 	}
 	// The steps run to the end once begun, even during shutdown.
@@ -232,7 +251,15 @@ func (r *Runner) fail(ctx context.Context, id, reason string) {
 }
 
 // sleep waits d and reports whether the Runner is still open.
-func (r *Runner) sleep(d time.Duration) bool {
+func (r *Runner) sleep(d time.Duration) bool { return r.sleepOr(d, nil) }
+
+// sleepOr is sleep that also ends, reporting false, when stop is closed.
+func (r *Runner) sleepOr(d time.Duration, stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return false
+	default:
+	}
 	if d <= 0 {
 		return r.ctx.Err() == nil
 	}
@@ -242,6 +269,8 @@ func (r *Runner) sleep(d time.Duration) bool {
 	case <-t.C:
 		return true
 	case <-r.ctx.Done():
+		return false
+	case <-stop:
 		return false
 	}
 }

@@ -2,7 +2,11 @@ package sqlite
 
 // MigrationV1 is the first schema, for the migration test.
 var MigrationV1 = migrations[0]
-var SchemaVersion = len(migrations)
+// Migrations and SchemaVersion, for the migration tests.
+var (
+	Migrations    = migrations
+	SchemaVersion = len(migrations)
+)
 
 // Exec runs a statement on the store's database, for tests that set
 // pragmas such as max_page_count.

@@ -196,6 +196,63 @@ var migrations = []string{
 	) STRICT;
 	CREATE INDEX throttles_expires ON throttles (expires);`,
 	ledgerMigration, // ledger.go
+	// Status canceled: SQLite cannot change a CHECK in place, so the table
+	// is rebuilt (https://www.sqlite.org/lang_altertable.html#otheralter):
+	// create the new table, copy, drop, rename, recreate the indexes. A
+	// migration that added a column to predictions before this one must
+	// list it here too.
+	`PRAGMA defer_foreign_keys = ON;
+	CREATE TABLE predictions_v3 (
+		id           TEXT PRIMARY KEY,
+		user_id      TEXT NOT NULL REFERENCES users (id),
+		model_id     TEXT NOT NULL, -- no foreign key: a model may be unpublished later
+		status       TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed', 'canceled')),
+		cost         INTEGER NOT NULL CHECK (cost >= 0),
+		row_count    INTEGER NOT NULL,
+		delay        INTEGER NOT NULL, -- nanoseconds
+		error        TEXT NOT NULL,
+		created_at   INTEGER NOT NULL,
+		updated_at   INTEGER NOT NULL,
+		input_bytes  INTEGER NOT NULL DEFAULT 0,
+		request_hash TEXT NOT NULL DEFAULT ''
+	) STRICT;
+	INSERT INTO predictions_v3 (id, user_id, model_id, status, cost, row_count, delay, error, created_at, updated_at, input_bytes, request_hash)
+		SELECT id, user_id, model_id, status, cost, row_count, delay, error, created_at, updated_at, input_bytes, request_hash FROM predictions;
+	DROP TABLE predictions;
+	ALTER TABLE predictions_v3 RENAME TO predictions;
+	CREATE INDEX predictions_user_created ON predictions (user_id, created_at DESC, id DESC);
+	CREATE INDEX predictions_pending ON predictions (created_at, id) WHERE status = 'pending';`,
+
+	// Webhooks (webhooks.go): the URL on the prediction, each user's
+	// signing secret, and the deliveries, queued by a trigger in the
+	// transaction that ends a prediction with a webhook URL, so none is
+	// lost to a crash. No foreign keys to predictions: a rebuild of that
+	// table must not cascade here.
+	`ALTER TABLE predictions ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';
+	CREATE TABLE webhook_secrets (
+		user_id    TEXT PRIMARY KEY REFERENCES users (id),
+		secret     TEXT NOT NULL,
+		updated_at INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE webhook_deliveries (
+		prediction_id TEXT PRIMARY KEY,
+		user_id       TEXT NOT NULL,
+		url           TEXT NOT NULL,
+		event         TEXT NOT NULL,
+		attempts      INTEGER NOT NULL DEFAULT 0,
+		last_status   INTEGER NOT NULL DEFAULT 0,
+		last_error    TEXT NOT NULL DEFAULT '',
+		next_at       INTEGER NOT NULL, -- unix nanoseconds
+		done          INTEGER NOT NULL DEFAULT 0,
+		created_at    INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at, prediction_id) WHERE done = 0;
+	CREATE TRIGGER predictions_webhook AFTER UPDATE OF status ON predictions
+	WHEN OLD.status = 'pending' AND NEW.status != 'pending' AND NEW.webhook_url != ''
+	BEGIN
+		INSERT OR IGNORE INTO webhook_deliveries (prediction_id, user_id, url, event, next_at, created_at)
+		VALUES (NEW.id, NEW.user_id, NEW.webhook_url, 'prediction.' || NEW.status, NEW.updated_at, NEW.updated_at);
+	END;`,
 }
 
 // migrate brings the schema up to date in one transaction, so two processes
@@ -402,7 +459,7 @@ func scanModel(row scanner) (*mlsvc.Model, error) {
 
 // Predictions.
 
-const predictionColumns = `id, user_id, model_id, status, cost, row_count, input_bytes, request_hash, delay, error, created_at, updated_at`
+const predictionColumns = `id, user_id, model_id, status, cost, row_count, input_bytes, request_hash, delay, error, created_at, updated_at, webhook_url`
 
 // CreatePrediction charges p.Cost to p.UserID and stores p as pending, in
 // one transaction. EInsufficient when the balance is below the cost,
@@ -428,9 +485,9 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error
 		if err := failpoint(ctx, "prediction"); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO predictions (`+predictionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO predictions (`+predictionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.UserID, p.ModelID, string(mlsvc.StatusPending), int64(p.Cost), p.Rows, p.InputBytes, p.RequestHash,
-			int64(p.Delay), p.Error, nanos(p.CreatedAt), nanos(p.UpdatedAt))
+			int64(p.Delay), p.Error, nanos(p.CreatedAt), nanos(p.UpdatedAt), p.WebhookURL)
 		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 			return &mlsvc.Error{Code: mlsvc.EConflict, Message: fmt.Sprintf("prediction %s already exists", p.ID), Err: err}
 		}
@@ -530,7 +587,7 @@ func scanPrediction(row scanner) (*mlsvc.Prediction, error) {
 	var p mlsvc.Prediction
 	var status string
 	var cost, delay, created, updated int64
-	err := row.Scan(&p.ID, &p.UserID, &p.ModelID, &status, &cost, &p.Rows, &p.InputBytes, &p.RequestHash, &delay, &p.Error, &created, &updated)
+	err := row.Scan(&p.ID, &p.UserID, &p.ModelID, &status, &cost, &p.Rows, &p.InputBytes, &p.RequestHash, &delay, &p.Error, &created, &updated, &p.WebhookURL)
 	if err != nil {
 		return nil, err
 	}

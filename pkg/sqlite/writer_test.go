@@ -69,7 +69,7 @@ func insertUser(id string) func(tx *sql.Tx) error {
 	}
 }
 
-func userExists(t *testing.T, s *Store, id string) bool {
+func hasUser(t *testing.T, s *Store, id string) bool {
 	t.Helper()
 	_, err := s.UserByID(context.Background(), id)
 	if err != nil && mlsvc.ErrorCode(err) != mlsvc.ENotFound {
@@ -115,7 +115,7 @@ func TestGroupCommitIsolatesErrors(t *testing.T) {
 		t.Errorf("duplicate insert: %v, want a constraint violation", err)
 	}
 	for i := range 10 {
-		if got, want := userExists(t, s, fmt.Sprint("u", i)), i%2 == 0; got != want {
+		if got, want := hasUser(t, s, fmt.Sprint("u", i)), i%2 == 0; got != want {
 			t.Errorf("user u%d exists: %v, want %v", i, got, want)
 		}
 	}
@@ -153,7 +153,7 @@ func TestCanceledBeforeTurn(t *testing.T) {
 		t.Error("the canceled write's function ran")
 	default:
 	}
-	if userExists(t, s, "late") || !userExists(t, s, "after") {
+	if hasUser(t, s, "late") || !hasUser(t, s, "after") {
 		t.Error("want user after only")
 	}
 }
@@ -188,7 +188,7 @@ func TestCancelDuringFunction(t *testing.T) {
 	if err := <-last; err != nil {
 		t.Errorf("last write: %v", err)
 	}
-	if !userExists(t, s, "first") || !userExists(t, s, "last") {
+	if !hasUser(t, s, "first") || !hasUser(t, s, "last") {
 		t.Error("the batch's other writes were lost")
 	}
 	u, err := s.UserByID(bg, "slow")
@@ -228,7 +228,7 @@ func TestPanicInFunction(t *testing.T) {
 	if err := s.inTx(bg, insertUser("after")); err != nil {
 		t.Errorf("write after the panic: %v", err)
 	}
-	if !userExists(t, s, "first") || userExists(t, s, "panicker") || !userExists(t, s, "after") {
+	if !hasUser(t, s, "first") || hasUser(t, s, "panicker") || !hasUser(t, s, "after") {
 		t.Error("want users first and after only")
 	}
 }
@@ -256,7 +256,7 @@ func TestLostTransaction(t *testing.T) {
 	if err := <-last; err != nil {
 		t.Errorf("last: %v", err)
 	}
-	if userExists(t, s, "first") || !userExists(t, s, "last") {
+	if hasUser(t, s, "first") || !hasUser(t, s, "last") {
 		t.Error("want user last only")
 	}
 }
@@ -284,7 +284,7 @@ func TestCloseRunsQueuedWrites(t *testing.T) {
 		t.Errorf("write after Close: %v, want %v", err, errClosed)
 	}
 	s = openTestStoreAt(t, path)
-	if !userExists(t, s, "queued") {
+	if !hasUser(t, s, "queued") {
 		t.Error("the write queued before Close was lost")
 	}
 }

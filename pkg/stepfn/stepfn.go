@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -100,4 +101,31 @@ func ReadyAt(p *mlsvc.Prediction) string {
 		t = r.Add(time.Second)
 	}
 	return t.Format(time.RFC3339)
+}
+
+var _ mlsvc.Stopper = (*Workflow)(nil)
+
+// Stop stops the execution named id (a canceled prediction's). An
+// execution that does not exist or has already ended is not an error.
+func (w *Workflow) Stop(ctx context.Context, id string) error {
+	_, err := w.client.StopExecution(ctx, &sfn.StopExecutionInput{
+		ExecutionArn: aws.String(ExecutionARN(w.arn, id)),
+		Error:        aws.String("Canceled"),
+		Cause:        aws.String("the prediction was canceled by its owner"),
+	})
+	var missing *types.ExecutionDoesNotExist
+	if errors.As(err, &missing) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stepfn: stop execution %s: %w", id, err)
+	}
+	return nil
+}
+
+// ExecutionARN is the ARN of the execution named name of the state machine
+// stateMachineARN: arn:aws:states:R:A:stateMachine:M becomes
+// arn:aws:states:R:A:execution:M:name.
+func ExecutionARN(stateMachineARN, name string) string {
+	return strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }

@@ -38,8 +38,8 @@ import (
 //   - the last page of Predictions returns the cursor "", even when it is full;
 //   - a malformed Predictions cursor is EInvalid (the cursor may come from a
 //     client);
-//   - AddBalance, CompletePrediction and FailPrediction of an absent id are
-//     ENotFound; CreatePrediction for an absent user is ENotFound or
+//   - AddBalance, CompletePrediction, FailPrediction and CancelPrediction of
+//     an absent id are ENotFound; CreatePrediction for an absent user is ENotFound or
 //     EInsufficient, and stores nothing.
 func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 	tests := []struct {
@@ -80,6 +80,11 @@ func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 		{"ConcurrentAddBalance", testConcurrentAddBalance},
 		{"ConcurrentCreateUser", testConcurrentCreateUser},
 		{"PendingPredictions", testPendingPredictions},
+		{"CancelPrediction", testCancelPrediction},
+		{"CancelFinal", testCancelFinal},
+		{"ConcurrentCancel", testConcurrentCancel},
+		{"WebhookURLRoundTrip", testWebhookURLRoundTrip},
+		{"WebhookSecret", testWebhookSecret},
 	}
 	tests = append(tests, accessTests...)
 	tests = append(tests, ledgerTests...) // ledger.go

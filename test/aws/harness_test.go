@@ -52,6 +52,7 @@ var functionNames = []string{
 	"register", "me", "topup", "models", "predict", "prediction",
 	"download", "predictions", "web", "inference", "failure", "sweeper",
 	"token", "password", "createkey", "apikeys", "deletekey",
+	"cancel", "webhooksecret", "webhookrotate",
 }
 
 // emulators are the tools the end-to-end tests need.
@@ -490,7 +491,8 @@ func request(t *testing.T, name, path string, body any, auth *signedIn) events.A
 		ev.Body = string(b)
 	}
 	if id, ok := strings.CutPrefix(path, "/predict/"); ok {
-		ev.PathParameters = map[string]string{"id": strings.TrimSuffix(id, "/download")}
+		id = strings.TrimSuffix(strings.TrimSuffix(id, "/download"), "/cancel")
+		ev.PathParameters = map[string]string{"id": id}
 	}
 	if id, ok := strings.CutPrefix(path, "/api-keys/"); ok {
 		ev.PathParameters = map[string]string{"id": id}
@@ -579,6 +581,7 @@ type fakeSFN struct {
 
 	mu     sync.Mutex
 	starts []startExecution
+	stops  []string // execution ARNs (cancel_test.go)
 }
 
 type startExecution struct {
@@ -591,6 +594,10 @@ func newFakeSFN(*testing.T) *fakeSFN {
 	f := &fakeSFN{}
 	f.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		if r.Header.Get("X-Amz-Target") == "AWSStepFunctions.StopExecution" {
+			f.stop(w, r)
+			return
+		}
 		if target := r.Header.Get("X-Amz-Target"); target != "AWSStepFunctions.StartExecution" {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprintf(w, `{"__type":"InvalidAction","message":"fake sfn: unexpected %s"}`, target)

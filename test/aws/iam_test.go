@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"mlsvc/pkg/stepfn"
 )
 
 // call is one AWS request of a function, as IAM authorizes it.
@@ -157,10 +159,10 @@ func sfnRecorder(h http.Handler) func(func(call), http.ResponseWriter, *http.Req
 	return func(record func(call), w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var in struct{ StateMachineArn string }
+		var in struct{ StateMachineArn, ExecutionArn string }
 		json.Unmarshal(body, &in)
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
-		record(call{action: "states:" + op, resource: in.StateMachineArn})
+		record(call{action: "states:" + op, resource: in.StateMachineArn + in.ExecutionArn})
 		h.ServeHTTP(w, r)
 	}
 }
@@ -250,6 +252,10 @@ var subARN = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\.Arn\}(/.*)?$`)
 // Stripe secrets): the tests make no SSM calls, and no policy grants more.
 var ssmParameterARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter\$\{([A-Za-z0-9]+)\}$`)
 
+// executionsARN is the form of a grant on every execution of one state
+// machine: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${X.Name}:*".
+var executionsARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:\$\{([A-Za-z0-9]+)\.Name\}:\*$`)
+
 // parseResource reads the resource forms template.yaml uses: !GetAtt X.Arn,
 // !Ref X, !Sub "${X.Arn}/index/<name>", !Sub "${X.Arn}/<key pattern>" and
 // the ARN of the SSM parameter named by template parameter X.
@@ -262,6 +268,9 @@ func parseResource(r any) (grant, bool) {
 	}
 	if m := ssmParameterARN.FindStringSubmatch(str(get(r, "Fn::Sub"))); m != nil {
 		return grant{kind: "parameter", name: m[1]}, true
+	}
+	if m := executionsARN.FindStringSubmatch(str(get(r, "Fn::Sub"))); m != nil {
+		return grant{kind: "executions", name: m[1]}, true
 	}
 	m := subARN.FindStringSubmatch(str(get(r, "Fn::Sub")))
 	if m == nil {
@@ -332,6 +341,8 @@ func (st *stack) checkPolicies() {
 				ok = g.kind == "object" && g.name == bucketID && g.object.MatchString(c.key)
 			case c.resource == stateMachineARN:
 				ok = g.kind == "ref" && g.name == machineID
+			case strings.HasPrefix(c.resource, stepfn.ExecutionARN(stateMachineARN, "")):
+				ok = g.kind == "executions" && g.name == machineID
 			}
 			if ok && g.allows(t, c) {
 				allowed = true

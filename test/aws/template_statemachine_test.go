@@ -81,11 +81,12 @@ func TestTemplateStateMachine(t *testing.T) {
 	for fn := range invokable {
 		t.Errorf("%s: may invoke %s, which its definition does not", id, fn)
 	}
-	// The predict function starts it, and only it knows its ARN.
+	// The predict function starts it and the cancel function stops its
+	// executions; only they know its ARN.
 	for _, fn := range tpl.resources("AWS::Serverless::Function") {
 		ref := isRef(tpl.functionEnv(fn)["STATE_MACHINE_ARN"], id)
-		if isPredict := targets[fn] == "predict"; ref != isPredict {
-			t.Errorf("%s (functions/%s): STATE_MACHINE_ARN set = %v, want %v", fn, targets[fn], ref, isPredict)
+		if uses := targets[fn] == "predict" || targets[fn] == "cancel"; ref != uses {
+			t.Errorf("%s (functions/%s): STATE_MACHINE_ARN set = %v, want %v", fn, targets[fn], ref, uses)
 		}
 	}
 }

@@ -18,9 +18,6 @@ import (
 	"mlsvc/pkg/mlsvc"
 )
 
-// statusCanceled is the status of a canceled prediction (mlsvc.StatusCanceled
-// once cancellation is in the domain).
-const statusCanceled mlsvc.Status = "canceled"
 
 // PendingCacheTTL is how long the pending count is reused between scrapes,
 // so that scraping /metrics often does not list pending predictions often.
@@ -111,7 +108,7 @@ func (m *Metrics) PredictionFinished(_ context.Context, modelID string, status m
 		m.inference.WithLabelValues(modelID).Observe(inference.Seconds())
 	case mlsvc.StatusFailed:
 		m.failed.WithLabelValues(modelID).Inc()
-	case statusCanceled:
+	case mlsvc.StatusCanceled:
 		m.canceled.WithLabelValues(modelID).Inc()
 	}
 	if refunded > 0 {

@@ -140,20 +140,25 @@ export const api = {
   models: () => request('GET', '/models', { auth: false }),
   // idempotencyKey makes a retry of the same submission (after a network
   // error) return the first prediction instead of charging again.
-  predict: (modelID, inputData, idempotencyKey) =>
+  predict: (modelID, inputData, idempotencyKey, webhookURL) =>
     request('POST', '/predict', {
-      body: { model_id: modelID, input_data: inputData },
+      body: { model_id: modelID, input_data: inputData, ...(webhookURL ? { webhook_url: webhookURL } : {}) },
       headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
     }),
   // predictCSV sends a CSV file as it is: the server parses and checks
   // every row, and names the first bad row and column.
-  predictCSV: (modelID, file, idempotencyKey) =>
-    request('POST', `/predict?model_id=${encodeURIComponent(modelID)}`, {
+  predictCSV: (modelID, file, idempotencyKey, webhookURL) =>
+    request('POST', `/predict?model_id=${encodeURIComponent(modelID)}${webhookURL ? `&webhook_url=${encodeURIComponent(webhookURL)}` : ''}`, {
       raw: file,
       contentType: 'text/csv',
       headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
     }),
   prediction: (id) => request('GET', `/predict/${encodeURIComponent(id)}`),
+  // The secret that signs webhook deliveries (Standard Webhooks).
+  webhookSecret: () => request('GET', '/account/webhook-secret'),
+  rotateWebhookSecret: () => request('POST', '/account/webhook-secret/rotate'),
+  // cancel cancels a pending prediction; its charge is refunded.
+  cancel: (id) => request('POST', `/predict/${encodeURIComponent(id)}/cancel`),
   // predictions returns one page, newest first: {items, next}, where next
   // is the X-Next-Cursor of the following page ('' on the last page).
   predictions: async ({ limit, cursor } = {}) => {

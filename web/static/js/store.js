@@ -21,10 +21,10 @@ export const POLL_MAX_MS = 15000;
 export const POLL_MAX_PER_TICK = 10;
 export const PAGE_SIZE = 50;
 
-const RANK = { pending: 0, completed: 1, failed: 1 };
+const RANK = { pending: 0, completed: 1, failed: 1, canceled: 1 };
 
 export function isFinal(status) {
-  return status === 'completed' || status === 'failed';
+  return status === 'completed' || status === 'failed' || status === 'canceled';
 }
 
 // dueAt is when a prediction should finish: created_at + delay_seconds.

@@ -42,7 +42,7 @@ export function showStatus(region, text) {
   replace(region, text ?? '');
 }
 
-const STATUS_LABEL = { pending: 'Pending', completed: 'Completed', failed: 'Failed' };
+const STATUS_LABEL = { pending: 'Pending', completed: 'Completed', failed: 'Failed', canceled: 'Canceled' };
 
 export function statusBadge(status) {
   return h('span', { class: ['badge', `badge-${status}`], dataset: { status } }, STATUS_LABEL[status] ?? status ?? 'unknown');

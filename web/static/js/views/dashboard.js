@@ -6,6 +6,7 @@ import { formatMoney } from '../format.js';
 import { busy, errorRegion, every, field, pageHeading, showError, statusRegion } from './common.js';
 import { predictionTable } from './history.js';
 import { modelCard } from './models.js';
+import { webhookCard } from './webhooks.js';
 
 const MAX_TOPUP = 1_000_000;
 
@@ -107,6 +108,7 @@ export function render(root, { store, api, flash }) {
         recent.el,
       ),
     ),
+    webhookCard(api),
     h(
       'section',
       { class: 'models-section', 'aria-labelledby': 'dash-models-title' },

@@ -26,7 +26,7 @@ function inputColumns(rows, features) {
 function meta(store, rec) {
   const item = (label, ...value) => [h('dt', null, label), h('dd', null, ...value)];
   const price =
-    rec.status === 'failed'
+    rec.status === 'failed' || rec.status === 'canceled'
       ? [formatMoney(rec.cost), h('span', { class: 'muted' }, ' (refunded)')]
       : [formatMoney(rec.cost)];
   return h(
@@ -36,9 +36,22 @@ function meta(store, rec) {
     item('Rows', h('span', { id: 'detail-rows' }, rec.rows?.toLocaleString('en-US') ?? '')),
     item('Price', ...price),
     item('Created', h('time', { datetime: rec.created_at }, formatDateTime(rec.created_at))),
-    rec.status === 'pending' ? null : item(rec.status === 'completed' ? 'Finished' : 'Failed at', h('time', { datetime: rec.updated_at }, formatDateTime(rec.updated_at))),
+    rec.status === 'pending' ? null : item({ completed: 'Finished', canceled: 'Canceled at' }[rec.status] ?? 'Failed at', h('time', { datetime: rec.updated_at }, formatDateTime(rec.updated_at))),
     item('ID', h('span', { class: 'mono small' }, rec.id)),
+    rec.detail?.webhook ? item('Webhook', h('span', { id: 'detail-webhook' }, webhookText(rec.detail.webhook))) : null,
   );
+}
+
+// webhookText says where the webhook goes and how its delivery went.
+function webhookText(w) {
+  const state = w.delivered
+    ? `delivered (HTTP ${w.last_status})`
+    : w.given_up
+      ? `given up after ${plural(w.attempts, 'attempt')}`
+      : w.attempts
+        ? `${plural(w.attempts, 'attempt')} so far, last ${w.last_status ? `HTTP ${w.last_status}` : w.last_error || 'failed'}; retrying`
+        : 'sent when the prediction ends';
+  return `${w.url} — ${state}`;
 }
 
 function pendingBox(rec) {
@@ -159,6 +172,7 @@ export function render(root, { store, params, flash }) {
   const status = statusRegion('details-status');
   const refresh = h('button', { type: 'button', class: 'button secondary', id: 'refresh-prediction' }, 'Refresh');
   const download = h('button', { type: 'button', class: 'button primary', id: 'download-csv', hidden: true }, 'Download CSV');
+  const cancel = h('button', { type: 'button', class: 'button secondary', id: 'cancel-prediction', hidden: true }, 'Cancel prediction');
   const body = h('div', { class: 'details-body' }, h('p', { class: 'muted' }, 'Loading the prediction…'));
   let rendered = '';
   let pending = null;
@@ -174,6 +188,7 @@ export function render(root, { store, params, flash }) {
     rendered = key;
     replace(badgeSlot, statusBadge(rec.status));
     download.hidden = rec.status !== 'completed';
+    cancel.hidden = rec.status !== 'pending';
     pending = null;
     const parts = [h('section', { class: 'card', 'aria-label': 'Summary' }, meta(store, rec))];
     if (d.status !== rec.status) {
@@ -188,6 +203,16 @@ export function render(root, { store, params, flash }) {
           { class: 'callout callout-failed', id: 'failure' },
           h('h2', null, 'This prediction failed'),
           h('p', { id: 'failure-reason' }, d.error || rec.error || 'No reason was given.'),
+          h('p', null, `The charge of ${formatMoney(rec.cost)} was refunded to your balance.`),
+        ),
+        inputSection(store, rec, d),
+      );
+    } else if (rec.status === 'canceled') {
+      parts.push(
+        h(
+          'div',
+          { class: 'callout', id: 'canceled' },
+          h('h2', null, 'This prediction was canceled'),
           h('p', null, `The charge of ${formatMoney(rec.cost)} was refunded to your balance.`),
         ),
         inputSection(store, rec, d),
@@ -221,6 +246,20 @@ export function render(root, { store, params, flash }) {
     }),
   );
 
+  cancel.addEventListener('click', () =>
+    busy(cancel, 'Canceling…', async () => {
+      showError(error, null);
+      try {
+        await store.api.cancel(id);
+        status.textContent = 'The prediction was canceled and its charge refunded.';
+      } catch (err) {
+        showError(error, err); // 409: it finished meanwhile
+      }
+      await store.loadPrediction(id).catch(() => {});
+      await store.loadMe().catch(() => {});
+    }),
+  );
+
   download.addEventListener('click', () =>
     busy(download, 'Preparing…', async () => {
       showError(error, null);
@@ -243,7 +282,7 @@ export function render(root, { store, params, flash }) {
   add(
     root,
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/history' }, '← All predictions')),
-    h('div', { class: 'page-head' }, title, h('div', { class: 'toolbar' }, refresh, download)),
+    h('div', { class: 'page-head' }, title, h('div', { class: 'toolbar' }, refresh, cancel, download)),
     flash ? h('p', { class: ['notice', `notice-${flash.kind}`], role: 'status' }, flash.text) : null,
     error,
     status,

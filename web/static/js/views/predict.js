@@ -38,6 +38,12 @@ export function render(root, { store, api, navigate, params }) {
     hint: 'One object like {"feature_0": 0.1, …} or an array of such objects. Every input must be a number.',
     input: h('textarea', { name: 'json', rows: '9', spellcheck: 'false', autocomplete: 'off', class: 'mono' }),
   });
+  const webhookField = field({
+    id: 'webhook-url',
+    label: 'Webhook URL (optional)',
+    hint: 'An https address that receives the prediction, signed with your webhook secret (see the dashboard), when it ends.',
+    input: h('input', { type: 'url', name: 'webhook_url', inputmode: 'url', autocomplete: 'off', maxlength: '2048', placeholder: 'https://' }),
+  });
   const example = h('button', { type: 'button', class: 'button secondary small', id: 'json-example' }, 'Insert an example');
   const csvPanel = h('div', { class: 'panel', id: 'csv-panel' }, fileField.el);
   const jsonPanel = h('div', { class: 'panel', id: 'json-panel', hidden: true }, jsonField.el, example);
@@ -64,7 +70,7 @@ export function render(root, { store, api, navigate, params }) {
   const form = h(
     'form',
     { class: 'form predict-form', novalidate: true, 'aria-labelledby': 'predict-title' },
-    h('div', { class: 'card' }, modelField.el, modelInfo, modes, csvPanel, jsonPanel),
+    h('div', { class: 'card' }, modelField.el, modelInfo, modes, csvPanel, jsonPanel, webhookField.el),
     preview,
     h('div', { class: 'card pay' }, price, error, h('div', { class: 'actions' }, submit)),
   );
@@ -258,16 +264,18 @@ export function render(root, { store, api, navigate, params }) {
     validate();
     let body;
     let send;
+    const hook = webhookField.input.value.trim();
+    webhookField.setError(null);
     if (mode() === 'csv') {
       const { file } = csv;
       if (!m || !file) return;
-      body = JSON.stringify([m.id, 'csv', file.name, file.size, file.lastModified]);
-      send = (key) => api.predictCSV(m.id, file, key);
+      body = JSON.stringify([m.id, 'csv', file.name, file.size, file.lastModified, hook]);
+      send = (key) => api.predictCSV(m.id, file, key, hook);
     } else {
       if (!m || !result || result.errors.length > 0 || result.total === 0) return;
-      body = JSON.stringify([m.id, result.inputData]);
+      body = JSON.stringify([m.id, result.inputData, hook]);
       const { inputData } = result;
-      send = (key) => api.predict(m.id, inputData, key);
+      send = (key) => api.predict(m.id, inputData, key, hook);
     }
     if (unanswered?.body !== body) unanswered = { body, key: newKey() };
     const { key } = unanswered;
@@ -285,6 +293,7 @@ export function render(root, { store, api, navigate, params }) {
     } catch (err) {
       if (err?.status !== 0) unanswered = null; // answered: a new submission is a new request
       showError(error, err);
+      if ((err?.detail ?? '').includes('webhook_url')) webhookField.setError(err.detail);
       submit.disabled = false;
     }
   });
