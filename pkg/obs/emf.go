@@ -34,7 +34,6 @@ const (
 	DimensionModel = "ModelId"
 )
 
-
 // EMF is the mlsvc.Metrics of the Lambda functions: each event is one
 // CloudWatch Embedded Metric Format line written to w (stdout in a
 // function), from which CloudWatch Logs extracts the metrics: no API call,

@@ -18,7 +18,6 @@ import (
 	"mlsvc/pkg/mlsvc"
 )
 
-
 // PendingCacheTTL is how long the pending count is reused between scrapes,
 // so that scraping /metrics often does not list pending predictions often.
 const PendingCacheTTL = 5 * time.Second
