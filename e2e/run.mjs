@@ -3,7 +3,7 @@
 // free loopback port with a temporary data directory and a 1 s workflow
 // delay, and drives headless Chromium (Debian's, through playwright-core)
 // through the whole product: register, sign out and in, top up, one
-// prediction per model from models/sample_data.csv (sent as text/csv, as
+// prediction per model from catalog/sample_data.csv (sent as text/csv, as
 // the file is), the server's message for a bad CSV row, the results against
 // the API's own numbers, the CSV download against the presigned file, the
 // history paged by X-Next-Cursor, polling of the pending predictions only,
@@ -30,7 +30,7 @@ const ROOT = path.resolve(HERE, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'docs', 'screenshots');
 const OUT = path.join(HERE, 'out');
-const SAMPLE = path.join(ROOT, 'models', 'sample_data.csv');
+const SAMPLE = path.join(ROOT, 'catalog', 'sample_data.csv');
 const FLAGS = [
   '--headless',
   '--no-sandbox',

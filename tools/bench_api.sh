@@ -82,7 +82,7 @@ done
 rows=$(awk -F, -v n="$nrows" 'NR == 1 { for (i = 1; i <= NF; i++) h[i] = $i; next }
   NR <= n + 1 { s = ""; for (i = 1; i <= NF; i++) s = s (i > 1 ? "," : "") "\"" h[i] "\":" $i
     out = out (NR > 2 ? "," : "") "{" s "}" }
-  END { print out }' models/sample_data.csv)
+  END { print out }' catalog/sample_data.csv)
 body="{\"model_id\":\"lr\",\"input_data\":[$rows]}"
 auth=$(printf '%s:%s' "$user" "$password" | base64 -w0)
 cat >"$work/post.lua" <<EOF

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train the three published models and write them to models/.
+"""Train the three published models and write them to catalog/.
 
     python3 tools/train_models.py [--out models]
 
@@ -28,10 +28,10 @@ Target: expected annual loss rate of the loan, in % of the amount lent:
 All three models predict this same target; they differ in algorithm and quality
 (held-out R², recorded in each file), which is why a better model costs more:
 
-  models/lr.json  "Risk Assessment Model"    scikit-learn LinearRegression     (format "linear")
-  models/rf.json  "Return Prediction Model"  scikit-learn RandomForestRegressor,
+  catalog/lr.json  "Risk Assessment Model"    scikit-learn LinearRegression     (format "linear")
+  catalog/rf.json  "Return Prediction Model"  scikit-learn RandomForestRegressor,
                                              100 trees, max_depth 8            (format "tree_ensemble")
-  models/cb.json  "Premium Analysis Model"   gradient-boosted oblivious trees in CatBoost's
+  catalog/cb.json  "Premium Analysis Model"   gradient-boosted oblivious trees in CatBoost's
                                              JSON format (see below)
 
 CatBoost cannot be installed on the build machines, so cb.json is made by the
@@ -46,13 +46,13 @@ real CatBoost export. To use real CatBoost instead:
     from catboost import CatBoostRegressor
     model = CatBoostRegressor(depth=6, iterations=300, learning_rate=0.1, loss_function="RMSE")
     model.fit(X_train_df, y_train)   # a DataFrame with columns feature_0 ... feature_4
-    model.save_model("models/cb.json", format="json")
+    model.save_model("catalog/cb.json", format="json")
 
 and add the mlsvc metadata keys to its "model_info" (see write_catboost_json and
-models/README.md).
+catalog/README.md).
 
-Also written: models/sample_data.csv (20 new rows, header feature_0..feature_4)
-and models/sample_expected.csv (those rows with each model's prediction as
+Also written: catalog/sample_data.csv (20 new rows, header feature_0..feature_4)
+and catalog/sample_expected.csv (those rows with each model's prediction as
 computed here by scikit-learn / the numpy evaluator; pkg/model's tests check that
 Go gives the same numbers).
 """
@@ -252,7 +252,7 @@ def write_envelope(path, est, name, description, quality):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(TOOLS), "models"))
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(TOOLS), "catalog"))
     args = parser.parse_args()
     export_model._import_sklearn()
     import numpy as np

@@ -48,7 +48,7 @@ func TestModelsAddAWS(t *testing.T) {
 
 	var out, errOut bytes.Buffer
 	err := run(ctx, []string{"models", "add", "--aws", "--models-table", tables.Models, "--bucket", "stack-bucket", "--s3-path-style",
-		"--id", "mine", "--name", "My Model", "--cost", "2.50", "--description", "test", "--file", "../../models/lr.json"},
+		"--id", "mine", "--name", "My Model", "--cost", "2.50", "--description", "test", "--file", "../../catalog/lr.json"},
 		nil, &out, &errOut)
 	if err != nil {
 		t.Fatalf("models add --aws: %v (%s)", err, errOut.String())
@@ -65,7 +65,7 @@ func TestModelsAddAWS(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(obj.Contents)
-	want, _ := os.ReadFile("../../models/lr.json")
+	want, _ := os.ReadFile("../../catalog/lr.json")
 	if !bytes.Equal(got, want) {
 		t.Errorf("bucket holds %d bytes, want the %d of the model file", len(got), len(want))
 	}

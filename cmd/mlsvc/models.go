@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 )
@@ -59,11 +59,11 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	} else {
-		catalog, err := models.Catalog()
+		entries, err := catalog.Entries()
 		if err != nil {
 			return err
 		}
-		app, err := local.Open(ctx, local.Config{DataDir: *dataDir, Catalog: catalog, Builtin: models.Files, Admin: true})
+		app, err := local.Open(ctx, local.Config{DataDir: *dataDir, Catalog: entries, Builtin: catalog.Files, Admin: true})
 		if err != nil {
 			return err
 		}

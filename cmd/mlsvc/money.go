@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
@@ -56,11 +56,11 @@ func (f *storeFlags) open(ctx context.Context, cmd string, stderr io.Writer) (*m
 		store := dynamo.NewStore(dynamodb.NewFromConfig(cfg), tables)
 		return mlsvc.New(mlsvc.Config{Store: store}), store, func() {}, nil
 	}
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	app, err := local.Open(ctx, local.Config{DataDir: *f.dataDir, Catalog: catalog, Builtin: models.Files, Admin: true})
+	app, err := local.Open(ctx, local.Config{DataDir: *f.dataDir, Catalog: entries, Builtin: catalog.Files, Admin: true})
 	if err != nil {
 		return nil, nil, nil, err
 	}

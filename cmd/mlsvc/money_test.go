@@ -19,8 +19,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 
+	"mlsvc/catalog"
 	"mlsvc/internal/testenv"
-	"mlsvc/models"
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
@@ -38,11 +38,11 @@ func runCmd(t *testing.T, args ...string) (string, error) {
 // names the user and exits 1.
 func TestCreditAndAuditLocal(t *testing.T) {
 	dir := t.TempDir()
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := local.Open(context.Background(), local.Config{DataDir: dir, Catalog: catalog, Builtin: models.Files, BcryptCost: bcrypt.MinCost})
+	app, err := local.Open(context.Background(), local.Config{DataDir: dir, Catalog: entries, Builtin: catalog.Files, BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestCreditAndAuditLocal(t *testing.T) {
 		t.Fatalf("audit of a clean store: %v\n%s", err, out)
 	}
 
-	app, err = local.Open(context.Background(), local.Config{DataDir: dir, Catalog: catalog, Builtin: models.Files, Admin: true})
+	app, err = local.Open(context.Background(), local.Config{DataDir: dir, Catalog: entries, Builtin: catalog.Files, Admin: true})
 	if err != nil {
 		t.Fatal(err)
 	}

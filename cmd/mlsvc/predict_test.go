@@ -32,7 +32,7 @@ func runPredictCSV(t *testing.T, args ...string) [][]string {
 }
 
 func TestPredictCommandPublishedModels(t *testing.T) {
-	models := filepath.Join("..", "..", "models")
+	models := filepath.Join("..", "..", "catalog")
 	expected := readCSVFile(t, filepath.Join(models, "sample_expected.csv"))
 	for _, name := range []string{"lr", "rf", "cb"} {
 		t.Run(name, func(t *testing.T) {
@@ -160,7 +160,7 @@ func TestPredictCommandExporter(t *testing.T) {
 
 func TestPredictCommandInputs(t *testing.T) {
 	dir := t.TempDir()
-	model := filepath.Join("..", "..", "models", "lr.json")
+	model := filepath.Join("..", "..", "catalog", "lr.json")
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {

@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stripepay"
@@ -57,7 +57,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("MLSVC_TOPUP: %s", mlsvc.ErrorMessage(err))
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	app, err := local.Open(ctx, local.Config{
 		TopUpMode: topUp, Payments: payments,
-		DataDir: *dataDir, Delay: d, Catalog: catalog, Builtin: models.Files,
+		DataDir: *dataDir, Delay: d, Catalog: entries, Builtin: catalog.Files,
 		BaseURL: baseURL, Web: web.Handler(), Logger: log,
 		BcryptCost: cost, AddressLimit: addressLimit, RateLimit: rateLimit,
 		// Tests only: webhooks to loopback and private addresses, and http.

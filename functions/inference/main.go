@@ -4,13 +4,13 @@
 package main
 
 import (
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/lambdafn"
 	"mlsvc/pkg/stepfn"
 )
 
 func main() {
-	lambdafn.Start(lambdafn.Options{Blobs: lambdafn.S3, Builtin: models.Files}, func(d lambdafn.Deps) any {
+	lambdafn.Start(lambdafn.Options{Blobs: lambdafn.S3, Builtin: catalog.Files}, func(d lambdafn.Deps) any {
 		return stepfn.Inference(d.Worker)
 	})
 }

@@ -5,10 +5,10 @@
 package main
 
 import (
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/lambdafn"
 )
 
 func main() {
-	lambdafn.StartRoute("models", lambdafn.Options{Catalog: models.Catalog})
+	lambdafn.StartRoute("models", lambdafn.Options{Catalog: catalog.Entries})
 }

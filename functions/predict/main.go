@@ -5,10 +5,10 @@
 package main
 
 import (
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/lambdafn"
 )
 
 func main() {
-	lambdafn.StartRoute("predict", lambdafn.Options{Blobs: lambdafn.S3, Workflow: lambdafn.StepFunctions, Catalog: models.Catalog})
+	lambdafn.StartRoute("predict", lambdafn.Options{Blobs: lambdafn.S3, Workflow: lambdafn.StepFunctions, Catalog: catalog.Entries})
 }

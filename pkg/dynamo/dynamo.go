@@ -121,7 +121,7 @@ func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cent
 }
 
 // PutModel implements mlsvc.Store.
-func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
+func (s *Store) PutModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 	it, err := modelItem(m)
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
 
 // CreateModel implements mlsvc.Store with a conditional PutItem, so a
 // function allowed to publish the catalog can never replace a model.
-func (s *Store) CreateModel(ctx context.Context, m *mlsvc.Model) error {
+func (s *Store) CreateModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 	it, err := modelItem(m)
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (s *Store) CreateModel(ctx context.Context, m *mlsvc.Model) error {
 }
 
 // Model implements mlsvc.Store.
-func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
+func (s *Store) Model(ctx context.Context, id string) (*mlsvc.CatalogEntry, error) {
 	it, err := s.get(ctx, s.tables.Models, "id", id)
 	if err != nil {
 		return nil, wrap(err, "get model")
@@ -162,12 +162,12 @@ func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
 
 // Models implements mlsvc.Store. The catalog is a handful of items, so it
 // is read whole and sorted here.
-func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
+func (s *Store) Models(ctx context.Context) ([]*mlsvc.CatalogEntry, error) {
 	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
 		TableName:      aws.String(s.tables.Models),
 		ConsistentRead: aws.Bool(true),
 	})
-	models := []*mlsvc.Model{}
+	models := []*mlsvc.CatalogEntry{}
 	for pages.HasMorePages() {
 		out, err := pages.NextPage(ctx)
 		if err != nil {
@@ -181,7 +181,7 @@ func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
 			models = append(models, m)
 		}
 	}
-	slices.SortFunc(models, func(a, b *mlsvc.Model) int {
+	slices.SortFunc(models, func(a, b *mlsvc.CatalogEntry) int {
 		return cmp.Or(cmp.Compare(a.Cost, b.Cost), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 	})
 	return models, nil

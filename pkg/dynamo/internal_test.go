@@ -215,7 +215,7 @@ func TestItemsRoundTrip(t *testing.T) {
 		t.Errorf("a pending prediction's pending attribute = %v, want its id", predictionItem(p)["pending"])
 	}
 
-	m := &mlsvc.Model{ID: "m", Name: "M", Cost: 5, Features: []string{"a", "b"}, Score: 0.1 + 0.2, CreatedAt: at}
+	m := &mlsvc.CatalogEntry{ID: "m", Name: "M", Cost: 5, Features: []string{"a", "b"}, Score: 0.1 + 0.2, CreatedAt: at}
 	mi, err := modelItem(m)
 	if err != nil {
 		t.Fatalf("modelItem: %v", err)
@@ -228,7 +228,7 @@ func TestItemsRoundTrip(t *testing.T) {
 		t.Errorf("model round trip = %+v, want %+v", gm, m)
 	}
 	for _, score := range []float64{1 / zero(), -1 / zero(), zero() / zero()} {
-		if _, err := modelItem(&mlsvc.Model{ID: "m", Score: score}); mlsvc.ErrorCode(err) != mlsvc.EInvalid {
+		if _, err := modelItem(&mlsvc.CatalogEntry{ID: "m", Score: score}); mlsvc.ErrorCode(err) != mlsvc.EInvalid {
 			t.Errorf("modelItem(score %v): error %v, want %q", score, err, mlsvc.EInvalid)
 		}
 	}

@@ -66,7 +66,7 @@ func (it item) user() (*mlsvc.User, error) {
 	return u, d.err("user")
 }
 
-func modelItem(m *mlsvc.Model) (item, error) {
+func modelItem(m *mlsvc.CatalogEntry) (item, error) {
 	if math.IsNaN(m.Score) || math.IsInf(m.Score, 0) {
 		return nil, mlsvc.Errorf(mlsvc.EInvalid, "model score must be a finite number")
 	}
@@ -89,9 +89,9 @@ func modelItem(m *mlsvc.Model) (item, error) {
 	return it, nil
 }
 
-func (it item) model() (*mlsvc.Model, error) {
+func (it item) model() (*mlsvc.CatalogEntry, error) {
 	var d decoder
-	m := &mlsvc.Model{
+	m := &mlsvc.CatalogEntry{
 		ID:          d.str(it, "id"),
 		Name:        d.str(it, "name"),
 		Cost:        mlsvc.Cents(d.int(it, "cost")),

@@ -68,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 	f.api.Mount(mux)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
-	err = db.PutModel(t.Context(), &mlsvc.Model{ID: "lr", Name: "Linear", Cost: 1_00, File: "models/lr.json",
+	err = db.PutModel(t.Context(), &mlsvc.CatalogEntry{ID: "lr", Name: "Linear", Cost: 1_00, File: "models/lr.json",
 		Format: "linear", Features: []string{"a", "b"}, CreatedAt: f.now})
 	if err != nil {
 		t.Fatal(err)

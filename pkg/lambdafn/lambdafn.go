@@ -140,12 +140,12 @@ type Options struct {
 	// Workflow builds the prediction workflow, StepFunctions for the
 	// function that starts predictions; nil for the others.
 	Workflow func(aws.Config, Env) (mlsvc.Workflow, error)
-	// Builtin holds the published models' files (models.Files): inference
+	// Builtin holds the published models' files (catalog.Files): inference
 	// reads them when a model's file is not in the bucket.
 	Builtin fs.FS
 	// Catalog returns the published models' catalog entries
-	// (models.Catalog); the cold start publishes those not in the table yet.
-	Catalog func() ([]*mlsvc.Model, error)
+	// (catalog.Entries); the cold start publishes those not in the table yet.
+	Catalog func() ([]*mlsvc.CatalogEntry, error)
 	// Tokens says the function signs or checks session tokens: its cold
 	// start reads the keyset (TOKEN_SECRET_ARN or MLSVC_TOKEN_KEYS).
 	Tokens bool
@@ -260,7 +260,7 @@ func publish(ctx context.Context, svc *mlsvc.Service, opts Options) error {
 	for _, m := range published {
 		have[m.ID] = true
 	}
-	if !slices.ContainsFunc(catalog, func(m *mlsvc.Model) bool { return !have[m.ID] }) {
+	if !slices.ContainsFunc(catalog, func(m *mlsvc.CatalogEntry) bool { return !have[m.ID] }) {
 		return nil
 	}
 	return svc.Seed(ctx, catalog)

@@ -21,9 +21,9 @@ type fakeStore struct {
 	mlsvc.Store
 	userByUsername func(string) (*mlsvc.User, error)
 	userByID       func(string) (*mlsvc.User, error)
-	models         func() ([]*mlsvc.Model, error)
-	model          func(string) (*mlsvc.Model, error)
-	createModel    func(*mlsvc.Model) error
+	models         func() ([]*mlsvc.CatalogEntry, error)
+	model          func(string) (*mlsvc.CatalogEntry, error)
+	createModel    func(*mlsvc.CatalogEntry) error
 }
 
 func (f *fakeStore) UserByUsername(_ context.Context, name string) (*mlsvc.User, error) {
@@ -32,9 +32,13 @@ func (f *fakeStore) UserByUsername(_ context.Context, name string) (*mlsvc.User,
 func (f *fakeStore) UserByID(_ context.Context, id string) (*mlsvc.User, error) {
 	return f.userByID(id)
 }
-func (f *fakeStore) Models(context.Context) ([]*mlsvc.Model, error)           { return f.models() }
-func (f *fakeStore) Model(_ context.Context, id string) (*mlsvc.Model, error) { return f.model(id) }
-func (f *fakeStore) CreateModel(_ context.Context, m *mlsvc.Model) error      { return f.createModel(m) }
+func (f *fakeStore) Models(context.Context) ([]*mlsvc.CatalogEntry, error) { return f.models() }
+func (f *fakeStore) Model(_ context.Context, id string) (*mlsvc.CatalogEntry, error) {
+	return f.model(id)
+}
+func (f *fakeStore) CreateModel(_ context.Context, m *mlsvc.CatalogEntry) error {
+	return f.createModel(m)
+}
 
 func TestReadEnv(t *testing.T) {
 	full := map[string]string{
@@ -202,13 +206,13 @@ func TestRoute(t *testing.T) {
 }
 
 func TestPublish(t *testing.T) {
-	catalog := []*mlsvc.Model{
+	catalog := []*mlsvc.CatalogEntry{
 		{ID: "lr", Name: "Linear", Cost: 10_00, File: "models/lr.json"},
 		{ID: "rf", Name: "Forest", Cost: 15_00, File: "models/rf.json"},
 	}
 	for _, c := range []struct {
 		name      string
-		published []*mlsvc.Model
+		published []*mlsvc.CatalogEntry
 		puts      []string
 	}{
 		{"first deployment", nil, []string{"lr", "rf"}},
@@ -217,21 +221,21 @@ func TestPublish(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var puts []string
-			have := map[string]*mlsvc.Model{}
+			have := map[string]*mlsvc.CatalogEntry{}
 			for _, m := range c.published {
 				have[m.ID] = m
 			}
 			store := &fakeStore{
-				models: func() ([]*mlsvc.Model, error) { return c.published, nil },
-				model: func(id string) (*mlsvc.Model, error) {
+				models: func() ([]*mlsvc.CatalogEntry, error) { return c.published, nil },
+				model: func(id string) (*mlsvc.CatalogEntry, error) {
 					if m := have[id]; m != nil {
 						return m, nil
 					}
 					return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
 				},
-				createModel: func(m *mlsvc.Model) error { puts = append(puts, m.ID); return nil },
+				createModel: func(m *mlsvc.CatalogEntry) error { puts = append(puts, m.ID); return nil },
 			}
-			opts := Options{Catalog: func() ([]*mlsvc.Model, error) { return catalog, nil }}
+			opts := Options{Catalog: func() ([]*mlsvc.CatalogEntry, error) { return catalog, nil }}
 			if err := publish(context.Background(), newService(t, store), opts); err != nil {
 				t.Fatal(err)
 			}

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/httpapi"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
@@ -36,12 +36,12 @@ type accessApp struct {
 
 func openAccess(t testing.TB, dir string, cfg local.Config) *accessApp {
 	t.Helper()
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &accessApp{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	cfg.DataDir, cfg.Catalog, cfg.Builtin = dir, catalog, models.Files
+	cfg.DataDir, cfg.Catalog, cfg.Builtin = dir, entries, catalog.Files
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.MinCost
 	}

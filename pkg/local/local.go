@@ -34,7 +34,7 @@ type Config struct {
 	DataDir string
 	Delay   mlsvc.Delay
 	// Catalog is published at start-up (models not in the store yet).
-	Catalog []*mlsvc.Model
+	Catalog []*mlsvc.CatalogEntry
 	// Builtin holds the catalog's model files.
 	Builtin fs.FS
 	// BaseURL, such as http://127.0.0.1:8000, makes download URLs absolute;

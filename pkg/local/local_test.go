@@ -19,8 +19,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/catalog"
 	"mlsvc/internal/testenv"
-	"mlsvc/models"
 	"mlsvc/pkg/httpapi"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
@@ -45,12 +45,12 @@ func open(t *testing.T, dir string, delay mlsvc.Delay) *testApp {
 // openAt opens the app with the clock now (nil: time.Now).
 func openAt(t *testing.T, dir string, delay mlsvc.Delay, now func() time.Time) *testApp {
 	t.Helper()
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	app, err := local.Open(context.Background(), local.Config{
-		DataDir: dir, Delay: delay, Catalog: catalog, Builtin: models.Files, BcryptCost: bcrypt.MinCost, Now: now,
+		DataDir: dir, Delay: delay, Catalog: entries, Builtin: catalog.Files, BcryptCost: bcrypt.MinCost, Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +248,7 @@ func TestWalkthrough(t *testing.T) {
 // reference computes what the model runtime gives for rows, and its CSV.
 func reference(t *testing.T, modelID, rows string) ([]float64, string) {
 	t.Helper()
-	data, err := models.Files.ReadFile(modelID + ".json")
+	data, err := catalog.Files.ReadFile(modelID + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestFailedPredictionRefunds(t *testing.T) {
 	if err := a.app.Blobs.Put(ctx, "models/broken.json", "application/json", strings.NewReader(`{"format":"linear"`)); err != nil {
 		t.Fatal(err)
 	}
-	err := a.app.Store.PutModel(ctx, &mlsvc.Model{
+	err := a.app.Store.PutModel(ctx, &mlsvc.CatalogEntry{
 		ID: "broken", Name: "Broken", Cost: 7_25, File: "models/broken.json",
 		Features: []string{"feature_0", "feature_1", "feature_2", "feature_3", "feature_4"}, CreatedAt: time.Now(),
 	})
@@ -461,7 +461,7 @@ func TestBadInput(t *testing.T) {
 func TestCSVSubmission(t *testing.T) {
 	a := open(t, t.TempDir(), mlsvc.Delay{})
 	c := a.register("gina", "100")
-	sample, err := os.ReadFile("../../models/sample_data.csv")
+	sample, err := os.ReadFile("../../catalog/sample_data.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +489,7 @@ func TestCSVSubmission(t *testing.T) {
 	if p.Status != "completed" {
 		t.Fatalf("status %s (%s)", p.Status, p.Error)
 	}
-	data, _ := models.Files.ReadFile("cb.json")
+	data, _ := catalog.Files.ReadFile("cb.json")
 	pm, _ := model.Parse(data)
 	rows, err := rowio.ParseCSV(bytes.NewReader(sample), pm.Features(), 0)
 	if err != nil {

@@ -23,8 +23,8 @@ import (
 	"github.com/stripe/stripe-go/v82"
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/catalog"
 	"mlsvc/internal/testenv"
-	"mlsvc/models"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stripepay"
@@ -33,12 +33,12 @@ import (
 // openMode opens the app in a top-up mode, with payments (stripe mode).
 func openMode(t *testing.T, mode string, payments mlsvc.Payments) *testApp {
 	t.Helper()
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	app, err := local.Open(context.Background(), local.Config{
-		DataDir: t.TempDir(), Delay: mlsvc.Delay{Min: time.Hour, Max: time.Hour}, Catalog: catalog, Builtin: models.Files,
+		DataDir: t.TempDir(), Delay: mlsvc.Delay{Min: time.Hour, Max: time.Hour}, Catalog: entries, Builtin: catalog.Files,
 		BcryptCost: bcrypt.MinCost, TopUpMode: mode, Payments: payments,
 	})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 )
@@ -53,11 +53,11 @@ func delta(t *testing.T, before, after map[string]float64, want map[string]float
 
 func cost(t *testing.T, id string) mlsvc.Cents {
 	t.Helper()
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range catalog {
+	for _, m := range entries {
 		if m.ID == id {
 			return m.Cost
 		}
@@ -110,7 +110,7 @@ func TestMetrics(t *testing.T) {
 	if err := a.app.Blobs.Put(ctx, "models/broken.json", "application/json", strings.NewReader(`{"format":"linear"`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.app.Store.PutModel(ctx, &mlsvc.Model{
+	if err := a.app.Store.PutModel(ctx, &mlsvc.CatalogEntry{
 		ID: "broken", Name: "Broken", Cost: 7_25, File: "models/broken.json",
 		Features: []string{"feature_0", "feature_1", "feature_2", "feature_3", "feature_4"}, CreatedAt: time.Now(),
 	}); err != nil {
@@ -185,12 +185,12 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 // carry its id; 4xx at INFO, 5xx at ERROR, a client gone at INFO as 499.
 func TestRequestLog(t *testing.T) {
 	var logs syncBuffer
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	app, err := local.Open(context.Background(), local.Config{
-		DataDir: t.TempDir(), Catalog: catalog, Builtin: models.Files, BcryptCost: bcrypt.MinCost,
+		DataDir: t.TempDir(), Catalog: entries, Builtin: catalog.Files, BcryptCost: bcrypt.MinCost,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 	if err != nil {

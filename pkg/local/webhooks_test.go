@@ -19,8 +19,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/catalog"
 	"mlsvc/internal/testenv"
-	"mlsvc/models"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/webhook"
@@ -84,12 +84,12 @@ func verify(t *testing.T, d delivery, secret string) {
 // clock the test moves.
 func openWebhooks(t *testing.T, dir string, delay mlsvc.Delay, clock *atomic.Int64, allowPrivate bool) *testApp {
 	t.Helper()
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	app, err := local.Open(context.Background(), local.Config{
-		DataDir: dir, Delay: delay, Catalog: catalog, Builtin: models.Files, BcryptCost: bcrypt.MinCost,
+		DataDir: dir, Delay: delay, Catalog: entries, Builtin: catalog.Files, BcryptCost: bcrypt.MinCost,
 		Now: func() time.Time { return time.Unix(0, clock.Load()) }, WebhookAllowPrivate: allowPrivate,
 	})
 	if err != nil {

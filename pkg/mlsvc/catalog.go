@@ -9,13 +9,13 @@ import (
 )
 
 // Models lists the published models.
-func (s *Service) Models(ctx context.Context) ([]*Model, error) { return s.store.Models(ctx) }
+func (s *Service) Models(ctx context.Context) ([]*CatalogEntry, error) { return s.store.Models(ctx) }
 
 // Seed publishes each catalog model whose ID is not in the store yet, so a
 // model's price or description changed later is not overwritten. It only
 // ever creates (Store.CreateModel): a function that seeds cannot replace a
 // published model.
-func (s *Service) Seed(ctx context.Context, catalog []*Model) error {
+func (s *Service) Seed(ctx context.Context, catalog []*CatalogEntry) error {
 	for _, m := range catalog {
 		_, err := s.store.Model(ctx, m.ID)
 		if err == nil {
@@ -38,7 +38,7 @@ func (s *Service) Seed(ctx context.Context, catalog []*Model) error {
 
 // PublishModel validates a model file, stores it and publishes it under id
 // with a name, a price and a description. An existing id is replaced.
-func (s *Service) PublishModel(ctx context.Context, id, name string, cost Cents, description string, file []byte) (*Model, error) {
+func (s *Service) PublishModel(ctx context.Context, id, name string, cost Cents, description string, file []byte) (*CatalogEntry, error) {
 	if id == "" || len(id) > 64 || strings.ContainsAny(id, "/\\ ") {
 		return nil, Errorf(EInvalid, "model id must be 1 to 64 characters without spaces or slashes")
 	}
@@ -67,9 +67,9 @@ func (s *Service) PublishModel(ctx context.Context, id, name string, cost Cents,
 
 // Describe returns the catalog fields a model file determines: format,
 // features and quality.
-func Describe(pm *model.Model) *Model {
+func Describe(pm *model.Model) *CatalogEntry {
 	info := pm.Info()
-	m := &Model{Name: info.Name, Format: info.Format, Features: pm.Features()}
+	m := &CatalogEntry{Name: info.Name, Format: info.Format, Features: pm.Features()}
 	if info.Quality != nil {
 		m.Metric, m.Score = info.Quality.Metric, info.Quality.Value
 	}

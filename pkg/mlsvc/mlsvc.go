@@ -23,8 +23,11 @@ type User struct {
 	CreatedAt    time.Time
 }
 
-// Model is a published, priced model. File is the blob key of its model file.
-type Model struct {
+// CatalogEntry is a model as the catalog publishes it: its id, name, price
+// and description, and File, the blob key of its model file. (The model
+// file itself, evaluated, is a *model.Model of pkg/model; the files shipped
+// with the service are in package catalog.)
+type CatalogEntry struct {
 	ID          string
 	Name        string
 	Cost        Cents
@@ -101,12 +104,12 @@ type Store interface {
 	AddBalance(ctx context.Context, userID string, amount Cents) (Cents, error)
 
 	// PutModel creates or replaces the model with m.ID.
-	PutModel(ctx context.Context, m *Model) error
+	PutModel(ctx context.Context, m *CatalogEntry) error
 	// CreateModel stores m only if no model has m.ID: EConflict otherwise.
-	CreateModel(ctx context.Context, m *Model) error
-	Model(ctx context.Context, id string) (*Model, error)
+	CreateModel(ctx context.Context, m *CatalogEntry) error
+	Model(ctx context.Context, id string) (*CatalogEntry, error)
 	// Models lists all models ordered by cost, then name.
-	Models(ctx context.Context) ([]*Model, error)
+	Models(ctx context.Context) ([]*CatalogEntry, error)
 
 	// CreatePrediction charges p.Cost to p.UserID and stores p (pending) in one
 	// atomic step: EInsufficient (nothing stored, nothing charged) when the

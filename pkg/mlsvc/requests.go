@@ -137,7 +137,7 @@ func (s *Service) request(ctx context.Context, req PredictionRequest, parse pars
 // chargeOutcome maps a failed charge to the error to answer, or, when the
 // outcome is unknown (a timeout, say) and the charge was in fact committed,
 // returns the stored prediction, which must then run, not be lost.
-func (s *Service) chargeOutcome(ctx context.Context, p *Prediction, m *Model, err error) (*Prediction, error) {
+func (s *Service) chargeOutcome(ctx context.Context, p *Prediction, m *CatalogEntry, err error) (*Prediction, error) {
 	switch ErrorCode(err) {
 	case EInsufficient:
 		return nil, Errorf(EInsufficient, "insufficient balance: %s costs %s", m.Name, m.Cost)
@@ -154,7 +154,7 @@ func (s *Service) chargeOutcome(ctx context.Context, p *Prediction, m *Model, er
 
 // affordable reports EInsufficient when the user's balance is below the
 // model's cost. The charge itself checks again, atomically.
-func (s *Service) affordable(ctx context.Context, userID string, m *Model) error {
+func (s *Service) affordable(ctx context.Context, userID string, m *CatalogEntry) error {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
 		return err
@@ -241,7 +241,7 @@ func requestHash(modelID string, canonicalRows []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (s *Service) publishedModel(ctx context.Context, modelID string) (*Model, error) {
+func (s *Service) publishedModel(ctx context.Context, modelID string) (*CatalogEntry, error) {
 	if modelID == "" {
 		return nil, Errorf(EInvalid, "model_id is required")
 	}

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/sqlite"
@@ -82,12 +82,12 @@ func newServiceBlobs(t *testing.T, wrap func(mlsvc.Store) mlsvc.Store) (*mlsvc.S
 	}
 	w := &starts{}
 	svc := mlsvc.New(mlsvc.Config{Store: store, Blobs: blobs, Workflow: w, BcryptCost: bcrypt.MinCost})
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	if err := svc.Seed(ctx, catalog); err != nil {
+	if err := svc.Seed(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
 	u, err := svc.Register(ctx, "Ann", "ann", "password1")

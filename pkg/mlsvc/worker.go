@@ -163,7 +163,7 @@ type Quality struct {
 	Value  float64 `json:"value"`
 }
 
-func quality(m *Model) *Quality {
+func quality(m *CatalogEntry) *Quality {
 	if m.Metric == "" {
 		return nil
 	}
@@ -172,7 +172,7 @@ func quality(m *Model) *Quality {
 
 // loadModel returns the parsed model file of m, from a cache, Blobs, or the
 // built-in files. A file that is missing or does not parse is EPermanent.
-func (w *Worker) loadModel(ctx context.Context, m *Model) (*model.Model, error) {
+func (w *Worker) loadModel(ctx context.Context, m *CatalogEntry) (*model.Model, error) {
 	cacheKey := m.File + "@" + m.CreatedAt.Format(time.RFC3339Nano)
 	w.mu.Lock()
 	pm := w.models[cacheKey]

@@ -11,11 +11,11 @@ import (
 )
 
 // TestPublishedModels loads models/*.json (written by tools/train_models.py)
-// and checks their metadata and their predictions on models/sample_data.csv
+// and checks their metadata and their predictions on catalog/sample_data.csv
 // against the numbers the training script computed in Python
-// (models/sample_expected.csv).
+// (catalog/sample_expected.csv).
 func TestPublishedModels(t *testing.T) {
-	dir := filepath.Join("..", "..", "models")
+	dir := filepath.Join("..", "..", "catalog")
 	f, err := os.Open(filepath.Join(dir, "sample_expected.csv"))
 	if err != nil {
 		t.Fatal(err)

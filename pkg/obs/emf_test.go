@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/obs"
@@ -151,15 +151,15 @@ func TestEMFFromTheDomain(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
 	cfg := mlsvc.Config{
-		Store: store, Blobs: blobs, Builtin: models.Files, BcryptCost: bcrypt.MinCost, Metrics: emf, Now: clock,
+		Store: store, Blobs: blobs, Builtin: catalog.Files, BcryptCost: bcrypt.MinCost, Metrics: emf, Now: clock,
 		Workflow: workflow(func(context.Context, *mlsvc.Prediction) error { return startErr }),
 	}
 	svc, worker := mlsvc.New(cfg), mlsvc.NewWorker(cfg)
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Seed(ctx, catalog); err != nil {
+	if err := svc.Seed(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
 	u, err := svc.Register(ctx, "Ann", "ann", "password-ann")

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/catalog"
 	"mlsvc/internal/testenv"
-	"mlsvc/models"
 	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/sqlite"
@@ -53,16 +53,16 @@ func setupWith(t *testing.T, failPuts int32, sweep time.Duration) (*mlsvc.Servic
 	}
 	blobs := &flakyBlobs{Blobs: lb}
 	blobs.failPuts.Store(failPuts)
-	cfg := mlsvc.Config{Store: store, Blobs: blobs, Builtin: models.Files, BcryptCost: bcrypt.MinCost}
+	cfg := mlsvc.Config{Store: store, Blobs: blobs, Builtin: catalog.Files, BcryptCost: bcrypt.MinCost}
 	r := New(Config{Steps: mlsvc.NewWorker(cfg), Pending: store, Workers: 2, Backoff: time.Millisecond, Sweep: sweep})
 	cfg.Workflow = r
 	svc := mlsvc.New(cfg)
 	t.Cleanup(func() { r.Close(); store.Close() })
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Seed(context.Background(), catalog); err != nil {
+	if err := svc.Seed(context.Background(), entries); err != nil {
 		t.Fatal(err)
 	}
 	return svc, store, r

@@ -368,7 +368,7 @@ func (s *Store) AddBalance(ctx context.Context, userID string, amount mlsvc.Cent
 const modelColumns = `id, name, cost, description, file, format, features, metric, score, created_at`
 
 // PutModel creates or replaces the model with m.ID.
-func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
+func (s *Store) PutModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 	features, err := json.Marshal(m.Features)
 	if err != nil {
 		return dbErrorf("put model %s: encode features: %w", m.ID, err)
@@ -390,7 +390,7 @@ func (s *Store) PutModel(ctx context.Context, m *mlsvc.Model) error {
 }
 
 // CreateModel stores m unless a model with m.ID exists (EConflict).
-func (s *Store) CreateModel(ctx context.Context, m *mlsvc.Model) error {
+func (s *Store) CreateModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 	features, err := json.Marshal(m.Features)
 	if err != nil {
 		return dbErrorf("create model %s: encode features: %w", m.ID, err)
@@ -408,7 +408,7 @@ func (s *Store) CreateModel(ctx context.Context, m *mlsvc.Model) error {
 }
 
 // Model returns the model with id, or ENotFound.
-func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
+func (s *Store) Model(ctx context.Context, id string) (*mlsvc.CatalogEntry, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, id)
 	m, err := scanModel(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -421,13 +421,13 @@ func (s *Store) Model(ctx context.Context, id string) (*mlsvc.Model, error) {
 }
 
 // Models lists all models by cost, then name.
-func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
+func (s *Store) Models(ctx context.Context) ([]*mlsvc.CatalogEntry, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+modelColumns+` FROM models ORDER BY cost, name, id`)
 	if err != nil {
 		return nil, dbErrorf("list models: %w", err)
 	}
 	defer rows.Close()
-	ms := []*mlsvc.Model{}
+	ms := []*mlsvc.CatalogEntry{}
 	for rows.Next() {
 		m, err := scanModel(rows)
 		if err != nil {
@@ -441,8 +441,8 @@ func (s *Store) Models(ctx context.Context) ([]*mlsvc.Model, error) {
 	return ms, nil
 }
 
-func scanModel(row scanner) (*mlsvc.Model, error) {
-	var m mlsvc.Model
+func scanModel(row scanner) (*mlsvc.CatalogEntry, error) {
+	var m mlsvc.CatalogEntry
 	var cost, created int64
 	var features string
 	err := row.Scan(&m.ID, &m.Name, &cost, &m.Description, &m.File, &m.Format, &features,

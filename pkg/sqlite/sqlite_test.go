@@ -49,7 +49,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	u := &mlsvc.User{ID: "u1", Firstname: "Ann", Username: "Ann", PasswordHash: "h", Balance: 10_00, CreatedAt: at}
-	m := &mlsvc.Model{ID: "risk", Name: "Risk", Cost: 1_50, File: "models/risk.json", Format: "linear",
+	m := &mlsvc.CatalogEntry{ID: "risk", Name: "Risk", Cost: 1_50, File: "models/risk.json", Format: "linear",
 		Features: []string{"feature_0"}, Metric: "r2", Score: 0.5, CreatedAt: at}
 	p := &mlsvc.Prediction{ID: "p1", UserID: "u1", ModelID: "risk", Status: mlsvc.StatusPending,
 		Cost: 1_50, Rows: 2, Delay: 3 * time.Second, CreatedAt: at, UpdatedAt: at}

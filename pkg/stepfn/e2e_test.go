@@ -22,8 +22,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"mlsvc/catalog"
 	"mlsvc/internal/testenv"
-	"mlsvc/models"
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/model"
@@ -78,11 +78,11 @@ func TestEndToEnd(t *testing.T) {
 		Delay:      func() time.Duration { return 12 * time.Second },
 		BcryptCost: 4,
 	})
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Seed(ctx, catalog); err != nil {
+	if err := svc.Seed(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
 
@@ -250,7 +250,7 @@ func TestEndToEnd(t *testing.T) {
 // localPredictions evaluates a built-in model in this process.
 func localPredictions(t *testing.T, file string, rows json.RawMessage) []float64 {
 	t.Helper()
-	data, err := models.Files.ReadFile(file)
+	data, err := catalog.Files.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func (s *fakeStore) Prediction(_ context.Context, id string) (*mlsvc.Prediction,
 	return p, nil
 }
 
-func (s *fakeStore) Model(_ context.Context, id string) (*mlsvc.Model, error) {
+func (s *fakeStore) Model(_ context.Context, id string) (*mlsvc.CatalogEntry, error) {
 	return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
 }
 

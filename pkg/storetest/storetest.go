@@ -207,7 +207,7 @@ func checkUser(t *testing.T, what string, got, want *mlsvc.User) {
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 }
 
-func checkModel(t *testing.T, what string, got, want *mlsvc.Model) {
+func checkModel(t *testing.T, what string, got, want *mlsvc.CatalogEntry) {
 	t.Helper()
 	d := differ{t, what}
 	d.eq("ID", got.ID, want.ID)
@@ -351,8 +351,8 @@ func testAddBalanceNotFound(t *testing.T, s mlsvc.Store) {
 
 // Models.
 
-func riskModel() *mlsvc.Model {
-	return &mlsvc.Model{
+func riskModel() *mlsvc.CatalogEntry {
+	return &mlsvc.CatalogEntry{
 		ID:          "risk",
 		Name:        "Risk Assessment Model",
 		Cost:        10_00,
@@ -378,7 +378,7 @@ func testPutModel(t *testing.T, s mlsvc.Store) {
 	checkModel(t, "Model", got, want)
 
 	// A model without features or metric.
-	bare := &mlsvc.Model{ID: "bare", Name: "Bare", Cost: 1, File: "models/bare.json", Format: "linear", CreatedAt: t0}
+	bare := &mlsvc.CatalogEntry{ID: "bare", Name: "Bare", Cost: 1, File: "models/bare.json", Format: "linear", CreatedAt: t0}
 	if err := s.PutModel(t.Context(), bare); err != nil {
 		t.Fatalf("PutModel(bare): %v", err)
 	}
@@ -397,7 +397,7 @@ func testPutModelReplace(t *testing.T, s mlsvc.Store) {
 	if err := s.PutModel(t.Context(), riskModel()); err != nil {
 		t.Fatalf("PutModel: %v", err)
 	}
-	want := &mlsvc.Model{
+	want := &mlsvc.CatalogEntry{
 		ID: "risk", Name: "Risk Model v2", Cost: 12_50, Description: "retrained",
 		File: "models/risk-v2.json", Format: "sklearn-trees", Features: []string{"a", "b"},
 		Metric: "rmse", Score: 1.5, CreatedAt: t0.Add(time.Hour),
@@ -445,7 +445,7 @@ func testModelsOrder(t *testing.T, s mlsvc.Store) {
 		{"alpha", "Alpha Model", 10_00},
 	}
 	for _, m := range in {
-		err := s.PutModel(t.Context(), &mlsvc.Model{
+		err := s.PutModel(t.Context(), &mlsvc.CatalogEntry{
 			ID: m.id, Name: m.name, Cost: m.cost, File: "models/" + m.id + ".json",
 			Format: "linear", Features: []string{"x"}, CreatedAt: t0,
 		})
@@ -975,7 +975,7 @@ func testLongKeysNotFound(t *testing.T, s mlsvc.Store) {
 // creators exactly one wins.
 func testCreateModelOnlyOnce(t *testing.T, s mlsvc.Store) {
 	errs := parallel(10, func(i int) error {
-		m := &mlsvc.Model{ID: "risk", Name: fmt.Sprintf("Risk %d", i), Cost: mlsvc.Cents(100 + i), File: "models/risk.json",
+		m := &mlsvc.CatalogEntry{ID: "risk", Name: fmt.Sprintf("Risk %d", i), Cost: mlsvc.Cents(100 + i), File: "models/risk.json",
 			Format: "linear", Features: []string{"feature_0"}, CreatedAt: t0}
 		return s.CreateModel(t.Context(), m)
 	})

@@ -374,7 +374,7 @@ func TestPredictionFailsAndRefunds(t *testing.T) {
 	if _, err := st.s3.PutObject(t.Context(), s3PutInput(file, `{"format": "linear", "format_version": 1, "coef": [`)); err != nil {
 		t.Fatal(err)
 	}
-	err := st.store.PutModel(t.Context(), &mlsvc.Model{
+	err := st.store.PutModel(t.Context(), &mlsvc.CatalogEntry{
 		ID: "broken", Name: "Broken Model", Cost: 5_00, Description: "its file is cut short",
 		File: file, Format: "linear", Features: []string{"feature_0", "feature_1", "feature_2", "feature_3", "feature_4"},
 	})

@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"mlsvc/models"
+	"mlsvc/catalog"
 	"mlsvc/pkg/mlsvc"
 )
 
@@ -559,12 +559,12 @@ func TestTemplateDeployments(t *testing.T) {
 // only the built-in catalog's ids.
 func TestTemplateIAMConditions(t *testing.T) {
 	tpl := loadTemplate(t)
-	catalog, err := models.Catalog()
+	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []any
-	for _, m := range catalog {
+	for _, m := range entries {
 		ids = append(ids, m.ID)
 	}
 	sort.Slice(ids, func(i, j int) bool { return str(ids[i]) < str(ids[j]) })

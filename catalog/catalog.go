@@ -1,11 +1,12 @@
-// Package models holds the three published models: their files, embedded in
-// the binary, and their catalog entries (name, price, description, format,
-// features, quality).
+// Package catalog holds the models the service publishes at first start:
+// their files, embedded in the binary, and their catalog entries
+// (mlsvc.CatalogEntry: name, price, description, format, features,
+// quality). The files are evaluated by pkg/model.
 //
 // The catalog is kept in catalog.json, generated from the files by
-// `go test ./models -update`, so that functions that only publish models do
+// `go test ./catalog -update`, so that functions that only publish models do
 // not carry the model files in their binaries.
-package models
+package catalog
 
 import (
 	"embed"
@@ -48,14 +49,14 @@ type entry struct {
 }
 
 // Catalog returns the published models as catalog.json lists them.
-func Catalog() ([]*mlsvc.Model, error) {
+func Entries() ([]*mlsvc.CatalogEntry, error) {
 	var entries []entry
 	if err := json.Unmarshal(catalogJSON, &entries); err != nil {
 		return nil, fmt.Errorf("models: catalog.json: %w", err)
 	}
-	out := make([]*mlsvc.Model, len(entries))
+	out := make([]*mlsvc.CatalogEntry, len(entries))
 	for i, e := range entries {
-		out[i] = &mlsvc.Model{
+		out[i] = &mlsvc.CatalogEntry{
 			ID: e.ID, Name: e.Name, Cost: mlsvc.Cents(e.CostCents), Description: e.Description,
 			File: e.File, Format: e.Format, Features: e.Features, Metric: e.Metric, Score: e.Score,
 		}

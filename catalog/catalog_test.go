@@ -1,4 +1,4 @@
-package models
+package catalog
 
 import (
 	"bytes"
@@ -31,9 +31,9 @@ func TestCatalogMatchesFiles(t *testing.T) {
 		}
 	}
 	if !bytes.Equal(data, catalogJSON) && !*update {
-		t.Errorf("catalog.json is stale: run go test ./models -update\nwant:\n%s", data)
+		t.Errorf("catalog.json is stale: run go test ./catalog -update\nwant:\n%s", data)
 	}
-	got, err := Catalog()
+	got, err := Entries()
 	if err != nil {
 		t.Fatal(err)
 	}
