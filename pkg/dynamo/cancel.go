@@ -15,6 +15,14 @@ import (
 // prediction canceled, only while it is pending, and refunds its cost, so
 // it cannot also complete or fail, and is refunded once.
 func (s *Store) CancelPrediction(ctx context.Context, id string, at time.Time) error {
+	return s.endWithRefund(ctx, id, at, mlsvc.StatusCanceled, "")
+}
+
+// endWithRefund ends a pending prediction with status (and reason, for a
+// failure) and refunds its cost with the refund's ledger entry, in one
+// transaction conditioned on the prediction still being pending:
+// EConflict otherwise, so a prediction ends once and is refunded once.
+func (s *Store) endWithRefund(ctx context.Context, id string, at time.Time, status mlsvc.Status, reason string) error {
 	p, err := s.Prediction(ctx, id)
 	if err != nil {
 		return err
@@ -22,19 +30,24 @@ func (s *Store) CancelPrediction(ctx context.Context, id string, at time.Time) e
 	if p.Status != mlsvc.StatusPending {
 		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
 	}
-	// The refund and its ledger entry, as FailPrediction's.
 	e := &mlsvc.LedgerEntry{
 		ID: mlsvc.NewID(), UserID: p.UserID, Type: mlsvc.EntryRefund, Amount: p.Cost,
 		PredictionID: id, CreatedAt: at,
+	}
+	set, names := "SET #status = :status, updated_at = :at REMOVE pending", map[string]string{"#status": "status"}
+	values := item{":status": str(string(status)), ":pending": str(string(mlsvc.StatusPending)), ":at": nanos(at)}
+	if reason != "" {
+		set = "SET #status = :status, #error = :reason, updated_at = :at REMOVE pending"
+		names["#error"], values[":reason"] = "error", str(reason)
 	}
 	_, err = s.changeBalance(ctx, e, func(mlsvc.Cents) ([]types.TransactWriteItem, error) {
 		return []types.TransactWriteItem{{Update: &types.Update{
 			TableName:                 aws.String(s.tables.Predictions),
 			Key:                       item{"id": str(id)},
-			UpdateExpression:          aws.String("SET #status = :canceled, updated_at = :at REMOVE pending"),
+			UpdateExpression:          aws.String(set),
 			ConditionExpression:       aws.String("#status = :pending"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: item{":canceled": str(string(mlsvc.StatusCanceled)), ":pending": str(string(mlsvc.StatusPending)), ":at": nanos(at)},
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
 		}}}, nil
 	}, func(err error) error {
 		if conditionFailed(err, 2) {
@@ -43,7 +56,7 @@ func (s *Store) CancelPrediction(ctx context.Context, id string, at time.Time) e
 		return nil
 	})
 	if mlsvc.ErrorCode(err) == mlsvc.ENotFound {
-		return fmt.Errorf("dynamo: cancel prediction %s: its user %s does not exist", id, p.UserID)
+		return fmt.Errorf("dynamo: end prediction %s: its user %s does not exist", id, p.UserID)
 	}
 	return err
 }

@@ -315,36 +315,7 @@ func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time)
 // prediction failed, only while it is pending, refunds its cost and
 // appends the refund entry.
 func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.Time) error {
-	p, err := s.Prediction(ctx, id)
-	if err != nil {
-		return err
-	}
-	if p.Status != mlsvc.StatusPending {
-		return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
-	}
-	e := &mlsvc.LedgerEntry{
-		ID: mlsvc.NewID(), UserID: p.UserID, Type: mlsvc.EntryRefund, Amount: p.Cost,
-		PredictionID: id, CreatedAt: at,
-	}
-	_, err = s.changeBalance(ctx, e, func(mlsvc.Cents) ([]types.TransactWriteItem, error) {
-		return []types.TransactWriteItem{{Update: &types.Update{
-			TableName:                 aws.String(s.tables.Predictions),
-			Key:                       item{"id": str(id)},
-			UpdateExpression:          aws.String("SET #status = :failed, #error = :reason, updated_at = :at REMOVE pending"),
-			ConditionExpression:       aws.String("#status = :pending"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status", "#error": "error"},
-			ExpressionAttributeValues: item{":failed": str(string(mlsvc.StatusFailed)), ":pending": str(string(mlsvc.StatusPending)), ":reason": str(reason), ":at": nanos(at)},
-		}}}, nil
-	}, func(err error) error {
-		if conditionFailed(err, 2) {
-			return mlsvc.Errorf(mlsvc.EConflict, "prediction %s is no longer pending", id)
-		}
-		return nil
-	})
-	if code := mlsvc.ErrorCode(err); code == mlsvc.ENotFound {
-		return fmt.Errorf("dynamo: fail prediction %s: its user %s does not exist", id, p.UserID)
-	}
-	return err
+	return s.endWithRefund(ctx, id, at, mlsvc.StatusFailed, reason)
 }
 
 // PendingPredictions implements mlsvc.PendingLister, oldest first. It scans

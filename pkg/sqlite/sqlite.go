@@ -619,28 +619,7 @@ func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time)
 // its cost, in one transaction. EConflict if it is not pending (so the
 // refund happens once), ENotFound if it does not exist.
 func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var userID string
-		var cost int64
-		err := tx.QueryRowContext(ctx, `
-			UPDATE predictions SET status = 'failed', error = ?, updated_at = ?
-			WHERE id = ? AND status = 'pending'
-			RETURNING user_id, cost`,
-			reason, nanos(at), id).Scan(&userID, &cost)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notPending(ctx, tx, id)
-		}
-		if err != nil {
-			return dbErrorf("fail prediction %s: %w", id, err)
-		}
-		if err := failpoint(ctx, "refund"); err != nil {
-			return err
-		}
-		return applyEntry(ctx, tx, &mlsvc.LedgerEntry{
-			ID: mlsvc.NewID(), UserID: userID, Type: mlsvc.EntryRefund, Amount: mlsvc.Cents(cost),
-			PredictionID: id, CreatedAt: at,
-		})
-	})
+	return s.endWithRefund(ctx, id, at, mlsvc.StatusFailed, reason)
 }
 
 // notPending explains why a prediction could not leave the pending state.
