@@ -645,6 +645,11 @@ func TestExpiredFiles(t *testing.T) {
 	if p.Status != "completed" || !p.FilesExpired || p.OutputData != nil || p.CSVURL != "" {
 		t.Errorf("got status %s, files_expired %v, output %v, csv_url %q", p.Status, p.FilesExpired, p.OutputData, p.CSVURL)
 	}
+	// The download says so, as a {"detail"} 410, not a redirect to a
+	// storage error.
+	if code := c.do("GET", "/predict/"+id+"/download", "", nil); code != 410 {
+		t.Errorf("download past retention: %d, want 410", code)
+	}
 }
 
 // TestStartSweepsUnreferencedFiles: at start, temporary files of writes a

@@ -69,7 +69,8 @@ func (s *Service) Prediction(ctx context.Context, userID, id string, maxInput in
 }
 
 // DownloadURL returns a short-lived URL of a completed prediction's CSV.
-// EConflict while it is not completed.
+// EConflict while it is not completed, EGone once its files are past their
+// retention.
 func (s *Service) DownloadURL(ctx context.Context, userID, id string) (string, error) {
 	p, err := s.own(ctx, userID, id)
 	if err != nil {
@@ -83,6 +84,17 @@ func (s *Service) DownloadURL(ctx context.Context, userID, id string) (string, e
 	case StatusCanceled:
 		return "", Errorf(EConflict, "prediction %s was canceled", id)
 	}
+	// A signed URL of a file past its retention would lead to the storage's
+	// own error (S3's XML): answer EGone here instead. Opening the object
+	// and closing it at once reads nothing of it.
+	rc, err := s.blobs.Get(ctx, CSVKey(p.ID))
+	if ErrorCode(err) == ENotFound {
+		return "", Errorf(EGone, "the files of prediction %s are no longer kept", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("check download %s: %w", id, err)
+	}
+	rc.Close()
 	return s.downloadURL(ctx, p)
 }
 

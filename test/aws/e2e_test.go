@@ -363,6 +363,13 @@ func TestPredictionCompletes(t *testing.T) {
 	if got := st.balance(auth); got != "90" {
 		t.Errorf("balance after a second inference = %s, want 90", got)
 	}
+
+	// Past the bucket's retention the download is a 410 {"detail"}, not a
+	// redirect to S3's XML error.
+	if _, err := st.s3.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(csvKey)}); err != nil {
+		t.Fatal(err)
+	}
+	decode(t, "download past retention", st.api("download", request(t, "download", "/predict/"+id+"/download", nil, auth)), http.StatusGone, nil)
 }
 
 func TestPredictionFailsAndRefunds(t *testing.T) {
