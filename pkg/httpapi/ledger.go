@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"mlsvc/pkg/mlsvc"
@@ -31,13 +30,9 @@ func optional(s string) *string {
 // transactions is GET /account/transactions?limit=&cursor=: the caller's
 // ledger, newest first, paged like GET /predictions (X-Next-Cursor).
 func (a *API) transactions(w http.ResponseWriter, r *http.Request, userID string) error {
-	page := mlsvc.Page{Cursor: r.URL.Query().Get("cursor")}
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > mlsvc.MaxPageLimit {
-			return mlsvc.Errorf(mlsvc.EInvalid, "limit must be an integer from 1 to %d", mlsvc.MaxPageLimit)
-		}
-		page.Limit = n
+	page, err := pageOf(r)
+	if err != nil {
+		return err
 	}
 	es, next, err := a.svc.Transactions(r.Context(), userID, page)
 	if err != nil {

@@ -160,13 +160,9 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, userID string) er
 }
 
 func (a *API) predictions(w http.ResponseWriter, r *http.Request, userID string) error {
-	page := mlsvc.Page{Cursor: r.URL.Query().Get("cursor")}
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > mlsvc.MaxPageLimit {
-			return mlsvc.Errorf(mlsvc.EInvalid, "limit must be an integer from 1 to %d", mlsvc.MaxPageLimit)
-		}
-		page.Limit = n
+	page, err := pageOf(r)
+	if err != nil {
+		return err
 	}
 	ps, next, err := a.svc.Predictions(r.Context(), userID, page)
 	if err != nil {
@@ -181,4 +177,18 @@ func (a *API) predictions(w http.ResponseWriter, r *http.Request, userID string)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// pageOf reads a listing's ?limit= and ?cursor= (the cursor is checked by
+// the store).
+func pageOf(r *http.Request) (mlsvc.Page, error) {
+	page := mlsvc.Page{Cursor: r.URL.Query().Get("cursor")}
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > mlsvc.MaxPageLimit {
+			return page, mlsvc.Errorf(mlsvc.EInvalid, "limit must be an integer from 1 to %d", mlsvc.MaxPageLimit)
+		}
+		page.Limit = n
+	}
+	return page, nil
 }

@@ -30,27 +30,24 @@ func webhookOf(v *mlsvc.View) *webhookJSON {
 }
 
 func (a *API) webhookSecret(w http.ResponseWriter, r *http.Request, userID string) error {
-	secret, err := a.svc.WebhookSecret(r.Context(), userID)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, struct {
-		Secret string `json:"secret"`
-	}{secret})
-	return nil
+	return writeSecret(w)(a.svc.WebhookSecret(r.Context(), userID))
 }
 
 func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, userID string) error {
-	secret, err := a.svc.RotateWebhookSecret(r.Context(), userID)
-	if err != nil {
-		return err
+	return writeSecret(w)(a.svc.RotateWebhookSecret(r.Context(), userID))
+}
+
+// writeSecret answers {"secret"}, or the error of getting it.
+func writeSecret(w http.ResponseWriter) func(secret string, err error) error {
+	return func(secret string, err error) error {
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Secret string `json:"secret"`
+		}{secret})
+		return nil
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, struct {
-		Secret string `json:"secret"`
-	}{secret})
-	return nil
 }
 
 // WebhookPayload is the body of a webhook delivery: the prediction as GET
