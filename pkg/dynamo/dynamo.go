@@ -256,23 +256,13 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 	if userID == "" {
 		return []*mlsvc.Prediction{}, "", nil
 	}
-	var items []map[string]types.AttributeValue
-	for {
-		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", wrap(err, "query predictions")
-		}
-		items = append(items, out.Items...)
-		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	items, err := s.queryPage(ctx, in, limit, "query predictions")
+	if err != nil {
+		return nil, "", err
 	}
 	next := ""
 	if len(items) > limit {
 		items = items[:limit]
-		var err error
 		if next, err = encodeCursor(items[limit-1]); err != nil {
 			return nil, "", err
 		}
@@ -282,6 +272,25 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 		return nil, "", err
 	}
 	return preds, next, nil
+}
+
+// queryPage runs a Query for limit items and one more, which tells
+// whether another page follows: DynamoDB may return fewer per call (1 MB),
+// so it goes on from LastEvaluatedKey until it has them or the end.
+func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, op string) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for {
+		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, wrap(err, op)
+		}
+		items = append(items, out.Items...)
+		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
+			return items, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // CompletePrediction implements mlsvc.Store.

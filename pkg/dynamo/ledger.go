@@ -206,18 +206,9 @@ func (s *Store) Transactions(ctx context.Context, userID string, page mlsvc.Page
 	if userID == "" || len(userID) > maxKeyBytes || strings.HasPrefix(userID, paymentKey("")) {
 		return []*mlsvc.LedgerEntry{}, "", nil
 	}
-	var items []map[string]types.AttributeValue
-	for {
-		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", wrap(err, "query ledger")
-		}
-		items = append(items, out.Items...)
-		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	items, err := s.queryPage(ctx, in, limit, "query ledger")
+	if err != nil {
+		return nil, "", err
 	}
 	next := ""
 	if len(items) > limit {
