@@ -94,7 +94,7 @@ func parseFile(b *testing.B, path string) *Model {
 }
 
 func publishedModel(name string) func(b *testing.B) *Model {
-	return func(b *testing.B) *Model { return parseFile(b, filepath.Join("..", "..", "models", name)) }
+	return func(b *testing.B) *Model { return parseFile(b, filepath.Join("..", "..", "catalog", name)) }
 }
 
 // publishedInputs draws rows like the published models' training data.
