@@ -87,6 +87,7 @@ func Handler() http.Handler {
 	if err != nil {
 		panic(err) // reading the embedded tree cannot fail
 	}
+	h.addDocs()
 	return h
 }
 

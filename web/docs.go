@@ -1,0 +1,26 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+
+	"mlsvc/api"
+)
+
+// addDocs serves the API's documentation: the OpenAPI document as JSON at
+// /openapi.json and Swagger UI (static/docs, vendored) at /docs.
+func (h *handler) addDocs() {
+	doc, err := api.JSON()
+	if err != nil {
+		panic(err) // the embedded document is fixed at compile time; a test loads it
+	}
+	sum := sha256.Sum256(doc)
+	h.files["/openapi.json"] = &file{
+		body:        doc,
+		contentType: "application/json",
+		etag:        `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
+	}
+	h.files["/docs"] = h.files["/docs/index.html"]
+	delete(h.files, "/docs/README.md")
+	delete(h.files, "/docs/index.html")
+}
