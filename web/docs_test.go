@@ -25,7 +25,8 @@ func TestDocs(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /docs: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if resp.Header.Get("Content-Security-Policy") != ContentSecurityPolicy {
+	if resp.Header.Get("Content-Security-Policy") != DocsContentSecurityPolicy ||
+		DocsContentSecurityPolicy != strings.Replace(ContentSecurityPolicy, "img-src 'self'", "img-src 'self' data:", 1) {
 		t.Fatalf("CSP %q", resp.Header.Get("Content-Security-Policy"))
 	}
 	if strings.Contains(string(body), "<script>") || strings.Contains(string(body), "<style") {
