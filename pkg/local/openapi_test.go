@@ -177,9 +177,28 @@ func TestResponsesMatchDocument(t *testing.T) {
 	want(bob, 200, "POST", "/predict/"+pid+"/cancel", "", "")
 	want(bob, 200, "GET", "/predict/"+pid, "", "")
 
-	// Every route was exercised with a success.
+	// Repeated wrong passwords are throttled, with Retry-After.
+	fast.register("eve", "")
+	throttled := false
+	for range 10 {
+		code, hdr, _ := anon.send("POST", "/auth/token", "application/json", `{"username":"eve","password":"wrong-password"}`)
+		if code == 429 {
+			throttled = hdr.Get("Retry-After") != ""
+			break
+		}
+	}
+	if !throttled {
+		t.Error("no 429 with Retry-After after 10 wrong passwords")
+	}
+
+	// The operator mode refuses top-ups.
+	op := openMode(t, "operator", nil)
+	seenOp := documented(t, op)
+	carl := op.register("carl", "")
+	want(carl, 403, "POST", "/account/topup", "application/json", `{"amount":5}`)
+
 	var n int
-	for _, s := range []*sync.Map{seen, seenSlow} {
+	for _, s := range []*sync.Map{seen, seenSlow, seenOp} {
 		s.Range(func(k, _ any) bool { n++; return true })
 	}
 	if n < 30 {
