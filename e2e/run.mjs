@@ -732,6 +732,24 @@ async function main() {
     await page2.close();
   });
 
+  await step('/docs lists every operation of /openapi.json, from this origin only, under a strict CSP', async () => {
+    const doc = await (await fetch(`${base}/openapi.json`)).json();
+    check(doc.openapi.startsWith('3.'), `openapi ${doc.openapi}`);
+    const ops = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).filter((k) => /^(get|post|put|patch|delete)$/.test(k)).length, 0);
+    const docs = await context.newPage();
+    watchPage(docs, problems);
+    const external = [];
+    docs.on('request', (r) => {
+      if (new URL(r.url()).origin !== new URL(base).origin && !r.url().startsWith('data:')) external.push(r.url());
+    });
+    const res = await docs.goto(`${base}/docs`);
+    check(/script-src 'self'/.test(res.headers()['content-security-policy'] ?? ''), '/docs has the strict CSP');
+    await docs.waitForSelector('.opblock', { timeout: 15_000 });
+    equal(await docs.locator('.opblock').count(), ops, 'operations listed on /docs');
+    equal(external.length, 0, `requests to other origins: ${external.join(', ')}`);
+    await docs.close();
+  });
+
   check(problems.length === 0, `no page errors, CSP violations or 5xx:\n  ${problems.join('\n  ')}`);
 }
 

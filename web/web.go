@@ -87,6 +87,7 @@ func Handler() http.Handler {
 	if err != nil {
 		panic(err) // reading the embedded tree cannot fail
 	}
+	h.addDocs()
 	return h
 }
 
@@ -103,7 +104,7 @@ func contentType(name string) string {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+	hdr.Set("Content-Security-Policy", policy(r.URL.Path))
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("X-Frame-Options", "DENY")
