@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"mlsvc/pkg/mlsvc"
@@ -96,7 +97,11 @@ func (a *API) stripeWebhook(w http.ResponseWriter, r *http.Request, _ string) er
 	case err != nil:
 		return mlsvc.Errorf(mlsvc.EInvalid, "could not read the event")
 	}
-	credited, err := a.svc.PaymentNotice(r.Context(), payload, r.Header.Get("Stripe-Signature"))
+	// Behind API Gateway the Lambda adapter splits header values at commas,
+	// and Stripe-Signature is "t=…,v1=…": joined back, it is the header as
+	// sent (net/http keeps it one value).
+	signature := strings.Join(r.Header.Values("Stripe-Signature"), ",")
+	credited, err := a.svc.PaymentNotice(r.Context(), payload, signature)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ var functionNames = []string{
 	"download", "predictions", "web", "inference", "failure", "sweeper",
 	"token", "password", "createkey", "apikeys", "deletekey",
 	"cancel", "webhooksecret", "webhookrotate",
+	"transactions", "stripewebhook",
 }
 
 // emulators are the tools the end-to-end tests need.
