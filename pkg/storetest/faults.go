@@ -55,6 +55,17 @@ func RunFaults(t *testing.T, newStore func(t *testing.T) (mlsvc.Store, Arm)) {
 			start: 7_00, one: 10_00, idempotent: true,
 		},
 		{
+			name: "cancel refund",
+			setup: func(t *testing.T, s mlsvc.Store, u string) {
+				createUser(t, s, u, "n"+u, 10_00)
+				createPrediction(t, s, newPrediction("p-"+u, u, 3_00, t0))
+			},
+			run: func(ctx context.Context, s mlsvc.Store, u string) error {
+				return s.CancelPrediction(ctx, "p-"+u, t0.Add(time.Minute))
+			},
+			start: 7_00, one: 10_00, idempotent: true,
+		},
+		{
 			name:  "webhook credit",
 			setup: func(t *testing.T, s mlsvc.Store, u string) { createUser(t, s, u, "n"+u, 0) },
 			run: func(ctx context.Context, s mlsvc.Store, u string) error {
