@@ -195,8 +195,13 @@ func testSetPasswordHash(t *testing.T, s mlsvc.Store) {
 	}
 }
 
+// tNow is the base time of the throttle tests: the present, not t0, since
+// DynamoDB expires items by their TTL attribute in real time and would
+// delete a throttle stamped in 2025 in the middle of a test.
+var tNow = time.Now().UTC().Truncate(time.Millisecond)
+
 func testThrottleAbsent(t *testing.T, s mlsvc.Store) {
-	got, err := s.Throttle(t.Context(), "signin:nobody", t0)
+	got, err := s.Throttle(t.Context(), "signin:nobody", tNow)
 	if err != nil || got.Count != 0 || !got.Until.IsZero() {
 		t.Errorf("Throttle(absent) = %+v, %v; want a zero count", got, err)
 	}
@@ -204,22 +209,22 @@ func testThrottleAbsent(t *testing.T, s mlsvc.Store) {
 
 func testClaimThrottle(t *testing.T, s mlsvc.Store) {
 	ctx := t.Context()
-	first := mlsvc.Throttle{Key: "signin:k", Count: 1, Until: t0.Add(time.Second), Expires: t0.Add(time.Hour)}
-	if err := s.ClaimThrottle(ctx, first, 0, t0); err != nil {
+	first := mlsvc.Throttle{Key: "signin:k", Count: 1, Until: tNow.Add(time.Second), Expires: tNow.Add(time.Hour)}
+	if err := s.ClaimThrottle(ctx, first, 0, tNow); err != nil {
 		t.Fatalf("ClaimThrottle(new): %v", err)
 	}
-	if err := s.ClaimThrottle(ctx, first, 0, t0); mlsvc.ErrorCode(err) != mlsvc.EConflict {
+	if err := s.ClaimThrottle(ctx, first, 0, tNow); mlsvc.ErrorCode(err) != mlsvc.EConflict {
 		t.Errorf("ClaimThrottle with a stale count = %v, want EConflict", err)
 	}
-	got, err := s.Throttle(ctx, "signin:k", t0)
+	got, err := s.Throttle(ctx, "signin:k", tNow)
 	if err != nil || got.Count != 1 || !got.Until.Equal(first.Until) || !got.Expires.Equal(first.Expires) {
 		t.Errorf("Throttle = %+v, %v; want %+v", got, err, first)
 	}
-	second := mlsvc.Throttle{Key: "signin:k", Count: 2, Until: t0.Add(2 * time.Second), Expires: t0.Add(time.Hour)}
-	if err := s.ClaimThrottle(ctx, second, 1, t0); err != nil {
+	second := mlsvc.Throttle{Key: "signin:k", Count: 2, Until: tNow.Add(2 * time.Second), Expires: tNow.Add(time.Hour)}
+	if err := s.ClaimThrottle(ctx, second, 1, tNow); err != nil {
 		t.Fatalf("ClaimThrottle(1→2): %v", err)
 	}
-	if got, _ := s.Throttle(ctx, "signin:k", t0); got.Count != 2 {
+	if got, _ := s.Throttle(ctx, "signin:k", tNow); got.Count != 2 {
 		t.Errorf("Count = %d, want 2", got.Count)
 	}
 }
@@ -230,7 +235,7 @@ func testClaimThrottleConcurrent(t *testing.T, s mlsvc.Store) {
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
-			err := s.ClaimThrottle(ctx, mlsvc.Throttle{Key: "signin:race", Count: 1, Expires: t0.Add(time.Hour)}, 0, t0)
+			err := s.ClaimThrottle(ctx, mlsvc.Throttle{Key: "signin:race", Count: 1, Expires: tNow.Add(time.Hour)}, 0, tNow)
 			switch mlsvc.ErrorCode(err) {
 			case "":
 				ok.Add(1)
@@ -248,11 +253,11 @@ func testClaimThrottleConcurrent(t *testing.T, s mlsvc.Store) {
 
 func testThrottleExpired(t *testing.T, s mlsvc.Store) {
 	ctx := t.Context()
-	old := mlsvc.Throttle{Key: "signin:old", Count: 7, Until: t0.Add(time.Minute), Expires: t0.Add(time.Hour)}
-	if err := s.ClaimThrottle(ctx, old, 0, t0); err != nil {
+	old := mlsvc.Throttle{Key: "signin:old", Count: 7, Until: tNow.Add(time.Minute), Expires: tNow.Add(time.Hour)}
+	if err := s.ClaimThrottle(ctx, old, 0, tNow); err != nil {
 		t.Fatal(err)
 	}
-	later := t0.Add(2 * time.Hour)
+	later := tNow.Add(2 * time.Hour)
 	if got, err := s.Throttle(ctx, "signin:old", later); err != nil || got.Count != 0 {
 		t.Errorf("Throttle after it expired = %+v, %v; want a zero count", got, err)
 	}
@@ -260,7 +265,7 @@ func testThrottleExpired(t *testing.T, s mlsvc.Store) {
 	if err := s.ClaimThrottle(ctx, mlsvc.Throttle{Key: "signin:old", Count: 1, Expires: later.Add(time.Hour)}, 0, later); err != nil {
 		t.Errorf("ClaimThrottle over an expired record: %v", err)
 	}
-	if _, err := s.AddThrottle(ctx, "addr:x", t0.Add(time.Minute), t0); err != nil {
+	if _, err := s.AddThrottle(ctx, "addr:x", tNow.Add(time.Minute), tNow); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.AddThrottle(ctx, "addr:x", later.Add(time.Minute), later); err != nil || n != 1 {
@@ -275,7 +280,7 @@ func testAddThrottleConcurrent(t *testing.T, s mlsvc.Store) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			c, err := s.AddThrottle(ctx, "addr:1.2.3.4", t0.Add(time.Minute), t0)
+			c, err := s.AddThrottle(ctx, "addr:1.2.3.4", tNow.Add(time.Minute), tNow)
 			if err != nil || c < 1 || c > n {
 				t.Errorf("AddThrottle = %d, %v", c, err)
 				return
@@ -286,20 +291,20 @@ func testAddThrottleConcurrent(t *testing.T, s mlsvc.Store) {
 		})
 	}
 	wg.Wait()
-	if got, _ := s.Throttle(ctx, "addr:1.2.3.4", t0); got.Count != n {
+	if got, _ := s.Throttle(ctx, "addr:1.2.3.4", tNow); got.Count != n {
 		t.Errorf("Count = %d after %d concurrent adds", got.Count, n)
 	}
 }
 
 func testDeleteThrottle(t *testing.T, s mlsvc.Store) {
 	ctx := t.Context()
-	if err := s.ClaimThrottle(ctx, mlsvc.Throttle{Key: "signin:d", Count: 3, Expires: t0.Add(time.Hour)}, 0, t0); err != nil {
+	if err := s.ClaimThrottle(ctx, mlsvc.Throttle{Key: "signin:d", Count: 3, Expires: tNow.Add(time.Hour)}, 0, tNow); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteThrottle(ctx, "signin:d"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Throttle(ctx, "signin:d", t0); got.Count != 0 {
+	if got, _ := s.Throttle(ctx, "signin:d", tNow); got.Count != 0 {
 		t.Errorf("Count after delete = %d, want 0", got.Count)
 	}
 	if err := s.DeleteThrottle(ctx, "signin:absent"); err != nil {
