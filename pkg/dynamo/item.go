@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -267,18 +268,24 @@ func encodeCursor(it item) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// openCursor decodes a page cursor (base64 of a JSON object) into c, a
+// pointer to its struct; false for anything else, unknown fields included.
+func openCursor(s string, c any) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(c) == nil && !dec.More()
+}
+
 // decodeCursor returns the start key a cursor stands for. A cursor that was
 // not made by encodeCursor for this user is EInvalid.
 func decodeCursor(s, userID string) (item, error) {
 	bad := mlsvc.Errorf(mlsvc.EInvalid, "invalid cursor")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, bad
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
 	var c cursor
-	if err := dec.Decode(&c); err != nil || dec.More() {
+	if !openCursor(s, &c) {
 		return nil, bad
 	}
 	if c.ID == "" || c.UserID != userID || !strings.HasSuffix(c.CreatedKey, "#"+c.ID) || len(c.CreatedKey) != 20+len(c.ID) {

@@ -244,14 +244,8 @@ type ledgerCursor struct {
 
 func decodeLedgerCursor(s, userID string) (item, error) {
 	bad := mlsvc.Errorf(mlsvc.EInvalid, "invalid cursor")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, bad
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
 	var c ledgerCursor
-	if err := dec.Decode(&c); err != nil || dec.More() {
+	if !openCursor(s, &c) {
 		return nil, bad
 	}
 	if c.UserID != userID || len(c.EntryKey) < 21 || len(c.EntryKey) > 1024 || c.EntryKey[19] != '#' {
