@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +41,11 @@ func (s *Store) endWithRefund(ctx context.Context, id string, at time.Time, stat
 	if reason != "" {
 		set = "SET #status = :status, #error = :reason, updated_at = :at REMOVE pending"
 		names["#error"], values[":reason"] = "error", str(reason)
+	}
+	if p.WebhookURL != "" { // the same update queues its delivery (webhooks_queue.go)
+		hook, hv := queueWebhook(status, at)
+		set = strings.Replace(set, " REMOVE ", hook+" REMOVE ", 1)
+		maps.Copy(values, hv)
 	}
 	_, err = s.changeBalance(ctx, e, func(mlsvc.Cents) ([]types.TransactWriteItem, error) {
 		return []types.TransactWriteItem{{Update: &types.Update{

@@ -9,8 +9,9 @@
 //     unique without a Scan.
 //   - models: the small catalog.
 //   - predictions: one item per prediction, with the index by_user for "my
-//     predictions, newest first" and the sparse index pending, which holds
-//     only the predictions that are not final yet.
+//     predictions, newest first", the sparse index pending, which holds
+//     only the predictions that are not final yet, and the sparse index
+//     webhooks, the queue of webhook deliveries (webhooks_queue.go).
 //
 // A charge and the prediction it pays for are one TransactWriteItems whose
 // conditions keep the balance from going below zero; a refund and the status
@@ -293,7 +294,10 @@ func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit in
 	}
 }
 
-// CompletePrediction implements mlsvc.Store.
+// CompletePrediction implements mlsvc.Store. Most predictions have no
+// webhook URL, so the update is first conditioned on that; a prediction
+// with one fails that condition and is completed by an update that also
+// queues its delivery (webhooks_queue.go).
 func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time) error {
 	if id == "" {
 		return mlsvc.Errorf(mlsvc.ENotFound, "prediction not found")
@@ -303,7 +307,7 @@ func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time)
 			TableName:                           aws.String(s.tables.Predictions),
 			Key:                                 item{"id": str(id)},
 			UpdateExpression:                    aws.String("SET #status = :completed, updated_at = :at REMOVE pending"),
-			ConditionExpression:                 aws.String("#status = :pending"),
+			ConditionExpression:                 aws.String("#status = :pending AND attribute_not_exists(webhook_url)"),
 			ExpressionAttributeNames:            map[string]string{"#status": "status"},
 			ExpressionAttributeValues:           item{":completed": str(string(mlsvc.StatusCompleted)), ":pending": str(string(mlsvc.StatusPending)), ":at": nanos(at)},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -311,6 +315,9 @@ func (s *Store) CompletePrediction(ctx context.Context, id string, at time.Time)
 		return err
 	})
 	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && pendingWithWebhook(ccf.Item) {
+		err = s.completeHooked(ctx, id, at)
+	}
 	if errors.As(err, &ccf) {
 		if len(ccf.Item) == 0 {
 			return mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)

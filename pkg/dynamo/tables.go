@@ -17,7 +17,7 @@ type Tables struct {
 	Users       string // key id (S)
 	Usernames   string // key username (S): the lower-cased name, with user_id
 	Models      string // key id (S)
-	Predictions string // key id (S); GSIs by_user and pending
+	Predictions string // key id (S); GSIs by_user, pending and webhooks
 	Access      string // keys pk (S), sk (S): API keys and throttles (access.go); TTL expires_at
 	Ledger      string // key user_id (S) + entry_key (S): balance changes (ledger.go)
 }
@@ -31,6 +31,11 @@ const (
 	// prediction's id while it is pending and removed when it is final, so the
 	// index holds only unfinished predictions. Projection ALL.
 	IndexPending = "pending"
+	// IndexWebhooks is sparse: partition key wh_due (S), one value, present
+	// while a webhook delivery is not done; sort key wh_next (N), when it is
+	// due (webhooks_queue.go). Projection KEYS_ONLY: the items are read
+	// again, consistently.
+	IndexWebhooks = "webhooks"
 )
 
 // CreateTables creates the tables of a Store with on-demand billing and waits
@@ -71,6 +76,8 @@ func tableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 		types.AttributeDefinition{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS},
 		types.AttributeDefinition{AttributeName: aws.String("created_key"), AttributeType: types.ScalarAttributeTypeS},
 		types.AttributeDefinition{AttributeName: aws.String("pending"), AttributeType: types.ScalarAttributeTypeS},
+		types.AttributeDefinition{AttributeName: aws.String("wh_due"), AttributeType: types.ScalarAttributeTypeS},
+		types.AttributeDefinition{AttributeName: aws.String("wh_next"), AttributeType: types.ScalarAttributeTypeN},
 	)
 	predictions.GlobalSecondaryIndexes = []types.GlobalSecondaryIndex{
 		{
@@ -85,6 +92,14 @@ func tableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 			IndexName:  aws.String(IndexPending),
 			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("pending"), KeyType: types.KeyTypeHash}},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		},
+		{
+			IndexName: aws.String(IndexWebhooks),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String("wh_due"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("wh_next"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		},
 	}
 	ledger := table(t.Ledger, "user_id")

@@ -87,7 +87,8 @@ func Run(t *testing.T, newStore func(t *testing.T) mlsvc.Store) {
 		{"WebhookSecret", testWebhookSecret},
 	}
 	tests = append(tests, accessTests...)
-	tests = append(tests, ledgerTests...) // ledger.go
+	tests = append(tests, ledgerTests...)       // ledger.go
+	tests = append(tests, webhookQueueTests...) // webhooks_queue.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore(t)) })
 	}
