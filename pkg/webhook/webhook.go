@@ -1,6 +1,7 @@
-// Package webhook delivers the end of a prediction to its webhook URL in
-// local mode: a POST of the prediction signed per Standard Webhooks, from
-// a persistent queue (mlsvc.WebhookQueue), retried with back-off
+// Package webhook delivers the end of a prediction to its webhook URL: a
+// POST of the prediction signed per Standard Webhooks, from a persistent
+// queue (mlsvc.WebhookQueue; local mode runs a Deliverer in the background,
+// the AWS webhooks function one pass per invocation), retried with back-off
 // (mlsvc.WebhookBackoff), never to a private, loopback or link-local
 // address (checked on every connection, so DNS rebinding does not help),
 // never following redirects, with short timeouts and a bounded read.
@@ -51,7 +52,8 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// Deliverer sends queued deliveries until closed.
+// Deliverer sends queued deliveries: in the background from Start until
+// Close, or one pass at a time with RunDue.
 type Deliverer struct {
 	cfg    Config
 	client *http.Client
@@ -63,7 +65,7 @@ type Deliverer struct {
 	started bool
 }
 
-// New returns a Deliverer; Start starts it.
+// New returns a Deliverer; Start starts it in the background.
 func New(cfg Config) *Deliverer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -111,7 +113,9 @@ func (d *Deliverer) loop() {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
-		for d.deliverDue() == batch && d.ctx.Err() == nil {
+		_, err := d.RunDue(d.ctx)
+		if err != nil && d.ctx.Err() == nil {
+			d.cfg.Logger.Warn("reading the webhook queue", "err", err)
 		}
 		select {
 		case <-d.ctx.Done():
@@ -122,27 +126,59 @@ func (d *Deliverer) loop() {
 	}
 }
 
-// deliverDue makes one attempt of each due delivery (up to batch) and
-// returns how many there were.
-func (d *Deliverer) deliverDue() int {
-	due, err := d.cfg.Queue.DueWebhooks(d.ctx, d.cfg.Now(), batch)
-	if err != nil {
-		if d.ctx.Err() == nil {
-			d.cfg.Logger.Warn("reading the webhook queue", "err", err)
+// BatchTime bounds the time of one batch of attempts: batch deliveries,
+// parallel at a time, each at most AttemptTimeout, with a margin for
+// building the payloads and recording the outcomes.
+const BatchTime = (batch+parallel-1)/parallel*AttemptTimeout + 5*time.Second
+
+// RunDue makes one attempt of every delivery due now, a batch at a time,
+// and returns how many attempts it made. It stops when none is due, when
+// ctx is done, or when ctx's deadline leaves less than BatchTime for
+// another batch (the first batch always runs): the rest stay queued. A delivery is attempted at most
+// once per call, even if a failed record leaves it due. The AWS webhooks
+// function runs it once per invocation; Start runs it whenever the queue
+// may have changed.
+func (d *Deliverer) RunDue(ctx context.Context) (int, error) {
+	attempted := map[string]bool{}
+	for first := true; ctx.Err() == nil; first = false {
+		if deadline, ok := ctx.Deadline(); ok && !first && time.Until(deadline) < BatchTime {
+			break
 		}
-		return 0
+		listed, err := d.deliverDue(ctx, attempted)
+		if err != nil || listed < batch {
+			return len(attempted), err
+		}
+	}
+	return len(attempted), nil
+}
+
+// deliverDue makes one attempt of each due delivery (up to batch) not in
+// attempted, adds them to it, and returns how many deliveries were due.
+func (d *Deliverer) deliverDue(ctx context.Context, attempted map[string]bool) (int, error) {
+	due, err := d.cfg.Queue.DueWebhooks(ctx, d.cfg.Now(), batch)
+	if err != nil {
+		return 0, err
 	}
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
+	fresh := 0
 	for _, w := range due {
+		if attempted[w.PredictionID] {
+			continue
+		}
+		attempted[w.PredictionID] = true
+		fresh++
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			d.attempt(context.WithoutCancel(d.ctx), w)
+			d.attempt(context.WithoutCancel(ctx), w)
 		})
 	}
 	wg.Wait()
-	return len(due)
+	if fresh == 0 {
+		return 0, nil // all seen already: stop rather than spin
+	}
+	return len(due), nil
 }
 
 // attempt sends w once and records the outcome and the next attempt.

@@ -71,7 +71,9 @@ func TestBackoffAndGiveUp(t *testing.T) {
 	}}
 	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now },
 		Payload: func(context.Context, *mlsvc.WebhookDelivery) ([]byte, error) { return []byte(`{}`), nil }})
-	d.deliverDue()
+	if n, err := d.RunDue(t.Context()); n != 4 || err != nil {
+		t.Errorf("RunDue = %d, %v; want 4 attempts", n, err)
+	}
 	got := map[string]attempt{}
 	for _, a := range q.recorded {
 		got[a.id] = a
@@ -92,7 +94,7 @@ func TestBackoffAndGiveUp(t *testing.T) {
 	q.due = []*mlsvc.WebhookDelivery{{PredictionID: "private", URL: srv.URL}}
 	d = New(Config{Queue: q, Secrets: secrets{}, Now: func() time.Time { return now },
 		Payload: func(context.Context, *mlsvc.WebhookDelivery) ([]byte, error) { return []byte(`{}`), nil }})
-	d.deliverDue()
+	d.RunDue(t.Context())
 	for _, a := range q.recorded {
 		if a.id == "private" && (a.status != 0 || a.done) {
 			t.Errorf("private target: %+v, want no answer, retried later", a)

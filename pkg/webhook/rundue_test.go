@@ -1,0 +1,150 @@
+package webhook
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mlsvc/pkg/mlsvc"
+)
+
+// memQueue is a WebhookQueue that keeps its deliveries as a store does:
+// due ones listed oldest first, attempts recorded. failRecord makes every
+// RecordWebhookAttempt fail.
+type memQueue struct {
+	mu         sync.Mutex
+	ds         map[string]*mlsvc.WebhookDelivery
+	lists      int
+	failRecord bool
+	failList   error
+}
+
+func newMemQueue(n int, url string, at time.Time) *memQueue {
+	q := &memQueue{ds: map[string]*mlsvc.WebhookDelivery{}}
+	for i := range n {
+		id := fmt.Sprintf("p%03d", i)
+		q.ds[id] = &mlsvc.WebhookDelivery{PredictionID: id, UserID: "u1", URL: url, Event: "prediction.completed",
+			NextAt: at.Add(time.Duration(i) * time.Millisecond), CreatedAt: at}
+	}
+	return q
+}
+
+func (q *memQueue) DueWebhooks(_ context.Context, now time.Time, limit int) ([]*mlsvc.WebhookDelivery, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.lists++
+	if q.failList != nil {
+		return nil, q.failList
+	}
+	var due []*mlsvc.WebhookDelivery
+	for _, d := range q.ds {
+		if !d.Done && !d.NextAt.After(now) {
+			c := *d
+			due = append(due, &c)
+		}
+	}
+	slices.SortFunc(due, func(a, b *mlsvc.WebhookDelivery) int {
+		return cmp.Or(a.NextAt.Compare(b.NextAt), cmp.Compare(a.PredictionID, b.PredictionID))
+	})
+	return due[:min(limit, len(due))], nil
+}
+
+func (q *memQueue) RecordWebhookAttempt(_ context.Context, id string, status int, errText string, next time.Time, done bool) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.failRecord {
+		return errors.New("the table is gone")
+	}
+	d := q.ds[id]
+	d.Attempts++
+	d.LastStatus, d.LastError, d.NextAt, d.Done = status, errText, next, done
+	return nil
+}
+
+func (q *memQueue) WebhookDelivery(_ context.Context, id string) (*mlsvc.WebhookDelivery, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	c := *q.ds[id]
+	return &c, nil
+}
+
+func payload(context.Context, *mlsvc.WebhookDelivery) ([]byte, error) { return []byte(`{}`), nil }
+
+// TestRunDueAll: one pass delivers every due delivery, batch after batch,
+// each once, and none that is not due yet.
+func TestRunDueAll(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1) }))
+	defer srv.Close()
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	const n = 2*batch + 3
+	q := newMemQueue(n, srv.URL, now.Add(-time.Second))
+	q.ds["later"] = &mlsvc.WebhookDelivery{PredictionID: "later", URL: srv.URL, NextAt: now.Add(time.Second)}
+	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	got, err := d.RunDue(t.Context())
+	if got != n || err != nil {
+		t.Errorf("RunDue = %d, %v; want %d attempts", got, err, n)
+	}
+	if posts.Load() != n {
+		t.Errorf("%d POSTs, want %d", posts.Load(), n)
+	}
+	for id, w := range q.ds {
+		if want := id != "later"; w.Done != want || w.Attempts != map[bool]int{true: 1}[want] {
+			t.Errorf("%s: done %v after %d attempts, want done %v", id, w.Done, w.Attempts, want)
+		}
+	}
+	// Nothing is due: another pass sends nothing.
+	if got, err := d.RunDue(t.Context()); got != 0 || err != nil || posts.Load() != n {
+		t.Errorf("second RunDue = %d, %v, %d POSTs in all; want nothing more", got, err, posts.Load())
+	}
+}
+
+// TestRunDueDeadline: with too little time left for another batch, a pass
+// stops after its first; the rest stay due for the next.
+func TestRunDueDeadline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	q := newMemQueue(batch+5, srv.URL, now.Add(-time.Second))
+	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	ctx, cancel := context.WithTimeout(t.Context(), BatchTime-time.Second)
+	defer cancel()
+	if got, err := d.RunDue(ctx); got != batch || err != nil {
+		t.Errorf("RunDue with %v left = %d, %v; want one batch, %d", BatchTime-time.Second, got, err, batch)
+	}
+	if got, _ := d.RunDue(t.Context()); got != 5 {
+		t.Errorf("the next pass made %d attempts, want the 5 left", got)
+	}
+}
+
+// TestRunDueStuck: deliveries whose attempts cannot be recorded stay due;
+// a pass attempts each once and ends rather than sending them again and
+// again.
+func TestRunDueStuck(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1) }))
+	defer srv.Close()
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	q := newMemQueue(batch, srv.URL, now.Add(-time.Second))
+	q.failRecord = true
+	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	if got, err := d.RunDue(t.Context()); got != batch || err != nil {
+		t.Errorf("RunDue = %d, %v; want %d", got, err, batch)
+	}
+	if posts.Load() != batch || q.lists != 2 {
+		t.Errorf("%d POSTs after %d reads of the queue, want %d after 2", posts.Load(), q.lists, batch)
+	}
+
+	q.failList = errors.New("throttled")
+	if _, err := d.RunDue(t.Context()); !errors.Is(err, q.failList) {
+		t.Errorf("RunDue on a failing queue: %v, want its error", err)
+	}
+}
