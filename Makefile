@@ -73,7 +73,7 @@ bench-api-smoke:
 # One bootstrap per directory of functions/, deployed by template.yaml. `sam
 # build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; `make build`
 # builds them all into bin/<name>/bootstrap and prints their sizes.
-LAMBDA_FUNCTIONS := register me topup models predict prediction download predictions web inference failure sweeper token password createkey apikeys deletekey transactions stripewebhook cancel webhooksecret webhookrotate
+LAMBDA_FUNCTIONS := register me topup models predict prediction download predictions web inference failure sweeper token password createkey apikeys deletekey transactions stripewebhook cancel webhooksecret webhookrotate webhooks
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS)
 LAMBDA_MAX_BYTES := 12582912 # 12 MiB per stripped arm64 bootstrap
@@ -131,6 +131,8 @@ build-FailureFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/failure
 build-SweeperFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
+build-WebhooksFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhooks
 
 # The real bootstraps, built for this machine, under aws-lambda-rie against
 # DynamoDB Local (in its loopback-only network namespace, with the tests),

@@ -18,6 +18,8 @@
 //	STATE_MACHINE_ARN  the prediction workflow (only the predict function starts it)
 //	MLSVC_DELAY        workflow wait (mlsvc.ParseDelay; default mlsvc.DefaultDelay)
 //	MLSVC_BCRYPT_COST  password hashing cost (mlsvc.ParseBcryptCost)
+//	MLSVC_WEBHOOK_ALLOW_PRIVATE  1 lets webhooks go to loopback and private
+//	                   addresses, over http: tests only; never set by template.yaml
 //
 // Local emulators are reached through the SDK's own settings:
 // AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_SFN
@@ -70,6 +72,9 @@ type Env struct {
 	AddressLimit   mlsvc.Rate
 	RateLimit      mlsvc.Rate
 	TopUpMode      string // mlsvc.TopUpOpen, TopUpStripe or TopUpOperator
+	// WebhookAllowPrivate lets webhooks go to private and loopback
+	// addresses and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1; tests only).
+	WebhookAllowPrivate bool
 }
 
 // ReadEnv reads an Env with getenv (os.Getenv in a function). The four
@@ -89,6 +94,8 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		TokenKeys:       getenv("MLSVC_TOKEN_KEYS"),
 		Bucket:          getenv("BUCKET"),
 		StateMachineARN: getenv("STATE_MACHINE_ARN"),
+
+		WebhookAllowPrivate: getenv("MLSVC_WEBHOOK_ALLOW_PRIVATE") == "1",
 	}
 	var missing []string
 	for name, v := range map[string]string{
@@ -173,6 +180,10 @@ type Deps struct {
 	// Limiter limits each caller's requests (MLSVC_RATE_LIMIT), counted in
 	// the access table: every warm instance sees the same count.
 	Limiter mlsvc.RateLimiter
+	// Store is the DynamoDB store under Service and Worker; the webhooks
+	// function reads its queue (webhooks.go).
+	Store *dynamo.Store
+	Env   Env
 }
 
 // NewDeps builds the SDK clients, the Service and the Worker of one
@@ -227,6 +238,8 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 		TokenKeys:    keys,
 		AddressLimit: env.AddressLimit,
 		Metrics:      opts.Metrics,
+		// The webhooks function delivers them (webhooks.go).
+		Webhooks: true, WebhookAllowPrivate: env.WebhookAllowPrivate,
 	}
 	if domain.Metrics == nil {
 		domain.Metrics = obs.NewEMF(os.Stdout, opts.Logger, invocationAttrs)
@@ -234,6 +247,7 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 	d := Deps{
 		Service: mlsvc.New(domain), Worker: mlsvc.NewWorker(domain), Logger: opts.Logger,
 		Limiter: mlsvc.NewWindowLimiter(store, env.RateLimit, nil),
+		Store:   store, Env: env,
 	}
 	if opts.Catalog != nil {
 		ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)

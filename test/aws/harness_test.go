@@ -53,7 +53,7 @@ var functionNames = []string{
 	"download", "predictions", "web", "inference", "failure", "sweeper",
 	"token", "password", "createkey", "apikeys", "deletekey",
 	"cancel", "webhooksecret", "webhookrotate",
-	"transactions", "stripewebhook",
+	"transactions", "stripewebhook", "webhooks",
 }
 
 // emulators are the tools the end-to-end tests need.
@@ -302,12 +302,13 @@ func (st *stack) fn(name string) *function {
 	return f
 }
 
-// start starts a new instance of function name: a cold start.
-func (st *stack) start(name string) *function {
+// start starts a new instance of function name: a cold start, with the
+// stack's environment and extra variables ("NAME=value").
+func (st *stack) start(name string, extra ...string) *function {
 	st.t.Helper()
 	// Each function reaches DynamoDB, S3 and Step Functions through
 	// proxies that record its calls, for checkPolicies.
-	env := append(slices.Clip(st.env),
+	env := append(append(slices.Clip(st.env), extra...),
 		"AWS_ENDPOINT_URL_DYNAMODB="+st.recorder(name, dynamoRecorder(st.emu.dynamodb, st.hashKeys())),
 		"AWS_ENDPOINT_URL_S3="+st.recorder(name, s3Recorder(st.s3Handler)),
 		"AWS_ENDPOINT_URL_SFN="+st.recorder(name, sfnRecorder(st.sfn.handler)))

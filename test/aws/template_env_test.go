@@ -88,7 +88,7 @@ func TestSampleEvents(t *testing.T) {
 			if err := strict(&ev); err != nil || ev.PredictionID == "" {
 				t.Errorf("%s: %s is not an inference event: %v", id, path, err)
 			}
-		case "sweeper":
+		case "sweeper", "webhooks":
 			var ev events.EventBridgeEvent
 			if err := strict(&ev); err != nil || ev.DetailType != "Scheduled Event" {
 				t.Errorf("%s: %s is not a scheduled event: %v", id, path, err)

@@ -293,7 +293,7 @@ func TestTemplateAlarms(t *testing.T) {
 	rate("the failed-prediction ratio", metricsNamespace, "PredictionsFailed", "PredictionsCreated", "", "")
 
 	// Asynchronous invocations that fail for good land in a queue with an alarm.
-	for _, fn := range []string{"SweeperFunction", "FailureFunction"} {
+	for _, fn := range []string{"SweeperFunction", "FailureFunction", "WebhooksFunction"} {
 		q := refTo(get(tpl.resource(fn), "Properties", "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"))
 		if str(get(tpl.resource(q), "Type")) != "AWS::SQS::Queue" {
 			t.Errorf("%s: EventInvokeConfig has no on-failure SQS queue", fn)
@@ -370,14 +370,20 @@ func TestTemplateRecovery(t *testing.T) {
 				!slices.Equal(list(get(pattern, "detail-type")), []any{"Step Functions Execution Status Change"}) {
 				continue
 			}
-			rules = append(rules, fn+"."+name)
-			if targets[fn] != "failure" {
-				t.Errorf("%s.%s: the execution rule targets functions/%s, want functions/failure", fn, name, targets[fn])
+			rules = append(rules, targets[fn])
+			// The failure function fails and refunds what ended badly; the
+			// webhooks function makes a pass when any execution ends.
+			want, ok := map[string][]any{
+				"failure":  {"ABORTED", "FAILED", "TIMED_OUT"},
+				"webhooks": {"ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"},
+			}[targets[fn]]
+			if !ok {
+				t.Errorf("%s.%s: the execution rule targets functions/%s, want functions/failure or functions/webhooks", fn, name, targets[fn])
 			}
 			status := list(get(pattern, "detail", "status"))
 			sort.Slice(status, func(i, j int) bool { return str(status[i]) < str(status[j]) })
-			if !slices.Equal(status, []any{"ABORTED", "FAILED", "TIMED_OUT"}) {
-				t.Errorf("%s.%s: statuses %v, want FAILED, TIMED_OUT and ABORTED", fn, name, status)
+			if !slices.Equal(status, want) {
+				t.Errorf("%s.%s: statuses %v, want %v", fn, name, status, want)
 			}
 			if arns := list(get(pattern, "detail", "stateMachineArn")); len(arns) != 1 || !isRef(arns[0], machine) {
 				t.Errorf("%s.%s: stateMachineArn %v, want [!Ref %s]", fn, name, arns, machine)
@@ -387,13 +393,19 @@ func TestTemplateRecovery(t *testing.T) {
 					t.Errorf("%s.%s: %s is set; the function's input must be the event itself", fn, name, k)
 				}
 			}
-			if get(p, "DeadLetterConfig") == nil || get(p, "RetryPolicy") == nil {
-				t.Errorf("%s.%s: no RetryPolicy and DeadLetterConfig for undelivered events", fn, name)
+			if get(p, "RetryPolicy") == nil {
+				t.Errorf("%s.%s: no RetryPolicy for undelivered events", fn, name)
+			}
+			// A lost refund event waits for the sweeper; a lost webhooks
+			// event only for the next scheduled pass, a minute away.
+			if targets[fn] == "failure" && get(p, "DeadLetterConfig") == nil {
+				t.Errorf("%s.%s: no DeadLetterConfig for undelivered events", fn, name)
 			}
 		}
 	}
-	if len(rules) != 1 {
-		t.Errorf("execution status rules %v, want one", rules)
+	sort.Strings(rules)
+	if !slices.Equal(rules, []string{"failure", "webhooks"}) {
+		t.Errorf("execution status rules target %v, want functions/failure and functions/webhooks, once each", rules)
 	}
 
 	// The sample event is such an event, for an execution named by a prediction id.
@@ -490,6 +502,7 @@ func TestTemplateReservedConcurrency(t *testing.T) {
 	tpl := loadTemplate(t)
 	for fn, param := range map[string]string{
 		"InferenceFunction": "InferenceReservedConcurrency", "FailureFunction": "FailureReservedConcurrency",
+		"WebhooksFunction": "WebhooksReservedConcurrency",
 	} {
 		v := list(get(tpl.resource(fn), "Properties", "ReservedConcurrentExecutions", "Fn::If"))
 		if len(v) != 3 || !isRef(v[1], param) || !isRef(v[2], "AWS::NoValue") {
