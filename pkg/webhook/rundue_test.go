@@ -18,13 +18,15 @@ import (
 
 // memQueue is a WebhookQueue that keeps its deliveries as a store does:
 // due ones listed oldest first, attempts recorded. failRecord makes every
-// RecordWebhookAttempt fail.
+// RecordWebhookAttempt fail; unlisted deliveries are not listed yet (as
+// DynamoDB's index lags behind its table).
 type memQueue struct {
 	mu         sync.Mutex
 	ds         map[string]*mlsvc.WebhookDelivery
 	lists      int
 	failRecord bool
 	failList   error
+	unlisted   map[string]bool
 }
 
 func newMemQueue(n int, url string, at time.Time) *memQueue {
@@ -46,7 +48,7 @@ func (q *memQueue) DueWebhooks(_ context.Context, now time.Time, limit int) ([]*
 	}
 	var due []*mlsvc.WebhookDelivery
 	for _, d := range q.ds {
-		if !d.Done && !d.NextAt.After(now) {
+		if !d.Done && !d.NextAt.After(now) && !q.unlisted[d.PredictionID] {
 			c := *d
 			due = append(due, &c)
 		}
@@ -72,7 +74,11 @@ func (q *memQueue) RecordWebhookAttempt(_ context.Context, id string, status int
 func (q *memQueue) WebhookDelivery(_ context.Context, id string) (*mlsvc.WebhookDelivery, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	c := *q.ds[id]
+	d, ok := q.ds[id]
+	if !ok {
+		return nil, mlsvc.Errorf(mlsvc.ENotFound, "no delivery of %s", id)
+	}
+	c := *d
 	return &c, nil
 }
 
@@ -146,5 +152,27 @@ func TestRunDueStuck(t *testing.T) {
 	q.failList = errors.New("throttled")
 	if _, err := d.RunDue(t.Context()); !errors.Is(err, q.failList) {
 		t.Errorf("RunDue on a failing queue: %v, want its error", err)
+	}
+}
+
+// TestRunDueNamed: a delivery the listing does not show yet is attempted
+// when named (the execution that just ended), if it is due and not done;
+// named deliveries that are not due, done or absent are not.
+func TestRunDueNamed(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1) }))
+	defer srv.Close()
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	q := newMemQueue(2, srv.URL, now.Add(-time.Second)) // p000, p001
+	q.ds["later"] = &mlsvc.WebhookDelivery{PredictionID: "later", URL: srv.URL, NextAt: now.Add(time.Second)}
+	q.ds["done"] = &mlsvc.WebhookDelivery{PredictionID: "done", URL: srv.URL, NextAt: now.Add(-time.Hour), Done: true}
+	q.unlisted = map[string]bool{"p000": true, "later": true, "done": true}
+	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	if got, err := d.RunDue(t.Context(), "p000", "p001", "later", "done", "no-such-prediction"); got != 2 || err != nil {
+		t.Errorf("RunDue(named) = %d, %v; want 2 attempts (p000, named and due; p001, listed)", got, err)
+	}
+	if posts.Load() != 2 || !q.ds["p000"].Done || !q.ds["p001"].Done || q.ds["later"].Attempts != 0 || q.ds["done"].Attempts != 0 {
+		t.Errorf("%d POSTs; p000 %+v, p001 %+v, later %+v, done %+v; want p000 and p001 delivered once each",
+			posts.Load(), q.ds["p000"], q.ds["p001"], q.ds["later"], q.ds["done"])
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -134,17 +135,23 @@ const BatchTime = (batch+parallel-1)/parallel*AttemptTimeout + 5*time.Second
 // RunDue makes one attempt of every delivery due now, a batch at a time,
 // and returns how many attempts it made. It stops when none is due, when
 // ctx is done, or when ctx's deadline leaves less than BatchTime for
-// another batch (the first batch always runs): the rest stay queued. A delivery is attempted at most
-// once per call, even if a failed record leaves it due. The AWS webhooks
-// function runs it once per invocation; Start runs it whenever the queue
-// may have changed.
-func (d *Deliverer) RunDue(ctx context.Context) (int, error) {
+// another batch (the first batch always runs): the rest stay queued. A
+// delivery is attempted at most once per call, even if a failed record
+// leaves it due. The AWS webhooks function runs it once per invocation;
+// Start runs it whenever the queue may have changed.
+//
+// ids name predictions whose deliveries may have just come due (that of
+// an execution that just ended): each is read from the queue by id, as well
+// as listed with the due ones, since the listing may lag behind the write
+// that queued it (DynamoDB's index does, by up to about a second).
+func (d *Deliverer) RunDue(ctx context.Context, ids ...string) (int, error) {
 	attempted := map[string]bool{}
 	for first := true; ctx.Err() == nil; first = false {
 		if deadline, ok := ctx.Deadline(); ok && !first && time.Until(deadline) < BatchTime {
 			break
 		}
-		listed, err := d.deliverDue(ctx, attempted)
+		listed, err := d.deliverDue(ctx, attempted, ids)
+		ids = nil
 		if err != nil || listed < batch {
 			return len(attempted), err
 		}
@@ -152,12 +159,30 @@ func (d *Deliverer) RunDue(ctx context.Context) (int, error) {
 	return len(attempted), nil
 }
 
-// deliverDue makes one attempt of each due delivery (up to batch) not in
-// attempted, adds them to it, and returns how many deliveries were due.
-func (d *Deliverer) deliverDue(ctx context.Context, attempted map[string]bool) (int, error) {
-	due, err := d.cfg.Queue.DueWebhooks(ctx, d.cfg.Now(), batch)
+// deliverDue makes one attempt of each due delivery (up to batch) and of
+// those of ids that are due, but none in attempted, adds them to it, and
+// returns how many deliveries were listed due.
+func (d *Deliverer) deliverDue(ctx context.Context, attempted map[string]bool, ids []string) (int, error) {
+	now := d.cfg.Now()
+	due, err := d.cfg.Queue.DueWebhooks(ctx, now, batch)
 	if err != nil {
 		return 0, err
+	}
+	listed := len(due)
+	for _, id := range ids {
+		if slices.ContainsFunc(due, func(w *mlsvc.WebhookDelivery) bool { return w.PredictionID == id }) {
+			continue
+		}
+		w, err := d.cfg.Queue.WebhookDelivery(ctx, id)
+		if mlsvc.ErrorCode(err) == mlsvc.ENotFound {
+			continue // not ended yet, or no webhook
+		}
+		if err != nil {
+			return 0, err
+		}
+		if !w.Done && !w.NextAt.After(now) {
+			due = append(due, w)
+		}
 	}
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -178,7 +203,7 @@ func (d *Deliverer) deliverDue(ctx context.Context, attempted map[string]bool) (
 	if fresh == 0 {
 		return 0, nil // all seen already: stop rather than spin
 	}
-	return len(due), nil
+	return listed, nil
 }
 
 // attempt sends w once and records the outcome and the next attempt.
