@@ -156,20 +156,8 @@ func (s *Store) Transactions(ctx context.Context, userID string, page mlsvc.Page
 
 // Users implements mlsvc.Store.
 func (s *Store) Users(ctx context.Context) ([]*mlsvc.User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	us, err := queryAll(ctx, s.db, scanUser, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
 	if err != nil {
-		return nil, dbErrorf("list users: %w", err)
-	}
-	defer rows.Close()
-	us := []*mlsvc.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, dbErrorf("list users: %w", err)
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, dbErrorf("list users: %w", err)
 	}
 	return us, nil

@@ -319,13 +319,9 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 
 // UserByID returns the user with id, or ENotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
-	u, err := scanUser(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
-	}
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if err != nil {
-		return nil, dbErrorf("read user %s: %w", id, err)
+		return nil, readErr(err, "user "+id)
 	}
 	return u, nil
 }
@@ -333,13 +329,9 @@ func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
 // UserByUsername returns the user named username, compared
 // case-insensitively, or ENotFound.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*mlsvc.User, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, mlsvc.UsernameKey(username))
-	u, err := scanUser(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %q not found", username)
-	}
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, mlsvc.UsernameKey(username)))
 	if err != nil {
-		return nil, dbErrorf("read user %q: %w", username, err)
+		return nil, readErr(err, fmt.Sprintf("user %q", username))
 	}
 	return u, nil
 }
@@ -409,33 +401,17 @@ func (s *Store) CreateModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 
 // Model returns the model with id, or ENotFound.
 func (s *Store) Model(ctx context.Context, id string) (*mlsvc.CatalogEntry, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, id)
-	m, err := scanModel(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
-	}
+	m, err := scanModel(s.db.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, id))
 	if err != nil {
-		return nil, dbErrorf("read model %s: %w", id, err)
+		return nil, readErr(err, "model "+id)
 	}
 	return m, nil
 }
 
 // Models lists all models by cost, then name.
 func (s *Store) Models(ctx context.Context) ([]*mlsvc.CatalogEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+modelColumns+` FROM models ORDER BY cost, name, id`)
+	ms, err := queryAll(ctx, s.db, scanModel, `SELECT `+modelColumns+` FROM models ORDER BY cost, name, id`)
 	if err != nil {
-		return nil, dbErrorf("list models: %w", err)
-	}
-	defer rows.Close()
-	ms := []*mlsvc.CatalogEntry{}
-	for rows.Next() {
-		m, err := scanModel(rows)
-		if err != nil {
-			return nil, dbErrorf("list models: %w", err)
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, dbErrorf("list models: %w", err)
 	}
 	return ms, nil
@@ -516,13 +492,9 @@ func whyNotCharged(ctx context.Context, tx *sql.Tx, p *mlsvc.Prediction) error {
 
 // Prediction returns the prediction with id, or ENotFound.
 func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id)
-	p, err := scanPrediction(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
-	}
+	p, err := scanPrediction(s.db.QueryRowContext(ctx, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id))
 	if err != nil {
-		return nil, dbErrorf("read prediction %s: %w", id, err)
+		return nil, readErr(err, "prediction "+id)
 	}
 	return p, nil
 }
@@ -544,7 +516,7 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 	// One row more than the page tells whether another page follows.
 	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
-	ps, err := s.queryPredictions(ctx, query, args...)
+	ps, err := queryAll(ctx, s.db, scanPrediction, query, args...)
 	if err != nil {
 		return nil, "", dbErrorf("list predictions of user %s: %w", userID, err)
 	}
@@ -558,29 +530,12 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 
 // PendingPredictions lists the predictions still pending, oldest first.
 func (s *Store) PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, error) {
-	ps, err := s.queryPredictions(ctx, `SELECT `+predictionColumns+` FROM predictions
+	ps, err := queryAll(ctx, s.db, scanPrediction, `SELECT `+predictionColumns+` FROM predictions
 		WHERE status = 'pending' ORDER BY created_at, id`)
 	if err != nil {
 		return nil, dbErrorf("list pending predictions: %w", err)
 	}
 	return ps, nil
-}
-
-func (s *Store) queryPredictions(ctx context.Context, query string, args ...any) ([]*mlsvc.Prediction, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ps := []*mlsvc.Prediction{}
-	for rows.Next() {
-		p, err := scanPrediction(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
 }
 
 func scanPrediction(row scanner) (*mlsvc.Prediction, error) {
@@ -678,6 +633,34 @@ func dbErrorf(format string, args ...any) error {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error
+}
+
+// readErr is the error of reading the one row of what (as "user u1"):
+// ENotFound when there is none.
+func readErr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return mlsvc.Errorf(mlsvc.ENotFound, "%s not found", what)
+	}
+	return dbErrorf("read %s: %w", what, err)
+}
+
+// queryAll returns every row of query, each read by scan; empty, not nil,
+// when there is none.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // sqliteCode returns the extended result code of a SQLite error, 0 for nil
