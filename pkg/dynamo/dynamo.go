@@ -86,14 +86,7 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 
 // UserByID implements mlsvc.Store.
 func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
-	it, err := s.get(ctx, s.tables.Users, "id", id)
-	if err != nil {
-		return nil, wrap(err, "get user")
-	}
-	if it == nil {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
-	}
-	return it.user()
+	return getByID(ctx, s, s.tables.Users, id, "user", item.user)
 }
 
 // UserByUsername implements mlsvc.Store.
@@ -150,41 +143,18 @@ func (s *Store) CreateModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 
 // Model implements mlsvc.Store.
 func (s *Store) Model(ctx context.Context, id string) (*mlsvc.CatalogEntry, error) {
-	it, err := s.get(ctx, s.tables.Models, "id", id)
-	if err != nil {
-		return nil, wrap(err, "get model")
-	}
-	if it == nil {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
-	}
-	return it.model()
+	return getByID(ctx, s, s.tables.Models, id, "model", item.model)
 }
 
 // Models implements mlsvc.Store. The catalog is a handful of items, so it
 // is read whole and sorted here.
 func (s *Store) Models(ctx context.Context) ([]*mlsvc.CatalogEntry, error) {
-	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+	return scanAll(ctx, s, &dynamodb.ScanInput{
 		TableName:      aws.String(s.tables.Models),
 		ConsistentRead: aws.Bool(true),
-	})
-	models := []*mlsvc.CatalogEntry{}
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, wrap(err, "scan models")
-		}
-		for _, it := range out.Items {
-			m, err := item(it).model()
-			if err != nil {
-				return nil, err
-			}
-			models = append(models, m)
-		}
-	}
-	slices.SortFunc(models, func(a, b *mlsvc.CatalogEntry) int {
+	}, "scan models", item.model, func(a, b *mlsvc.CatalogEntry) int {
 		return cmp.Or(cmp.Compare(a.Cost, b.Cost), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 	})
-	return models, nil
 }
 
 // CreatePrediction implements mlsvc.Store: one transaction charges the user
@@ -224,14 +194,7 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error
 
 // Prediction implements mlsvc.Store.
 func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, error) {
-	it, err := s.get(ctx, s.tables.Predictions, "id", id)
-	if err != nil {
-		return nil, wrap(err, "get prediction")
-	}
-	if it == nil {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
-	}
-	return it.prediction()
+	return getByID(ctx, s, s.tables.Predictions, id, "prediction", item.prediction)
 }
 
 // Predictions implements mlsvc.Store with a Query on the by_user index,
@@ -267,7 +230,7 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 			return nil, "", err
 		}
 	}
-	preds, err := decodePredictions(items)
+	preds, err := decodeItems(items, item.prediction)
 	if err != nil {
 		return nil, "", err
 	}
@@ -331,42 +294,93 @@ func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.T
 // the sparse index pending, which holds only unfinished predictions; it is
 // meant for start-up, not for request paths.
 func (s *Store) PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, error) {
-	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+	return scanAll(ctx, s, &dynamodb.ScanInput{
 		TableName: aws.String(s.tables.Predictions),
 		IndexName: aws.String(IndexPending),
-	})
-	var items []map[string]types.AttributeValue
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, wrap(err, "scan pending predictions")
-		}
-		items = append(items, out.Items...)
-	}
-	preds, err := decodePredictions(items)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(preds, func(a, b *mlsvc.Prediction) int {
+	}, "scan pending predictions", item.prediction, func(a, b *mlsvc.Prediction) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
-	return preds, nil
 }
 
-func decodePredictions(items []map[string]types.AttributeValue) ([]*mlsvc.Prediction, error) {
-	preds := make([]*mlsvc.Prediction, 0, len(items))
+// decodeItems decodes each item with decode: empty, not nil, for none.
+func decodeItems[T any](items []map[string]types.AttributeValue, decode func(item) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(items))
 	for _, it := range items {
-		p, err := item(it).prediction()
+		v, err := decode(it)
 		if err != nil {
 			return nil, err
 		}
-		preds = append(preds, p)
+		out = append(out, v)
 	}
-	return preds, nil
+	return out, nil
 }
 
 // maxKeyBytes is DynamoDB's limit on a partition key: no item has a longer one.
 const maxKeyBytes = 2048
+
+// getByID reads the item of table whose key "id" is id and decodes it;
+// ENotFound (naming it what) if there is none.
+func getByID[T any](ctx context.Context, s *Store, table, id, what string, decode func(item) (T, error)) (T, error) {
+	var zero T
+	it, err := s.get(ctx, table, "id", id)
+	if err != nil {
+		return zero, wrap(err, "get "+what)
+	}
+	if it == nil {
+		return zero, mlsvc.Errorf(mlsvc.ENotFound, "%s %s not found", what, id)
+	}
+	return decode(it)
+}
+
+// scanAll reads every page of a Scan, decodes each item with decode and
+// sorts them by order (if not nil: a Scan's order is arbitrary); op names
+// the Scan in an error.
+func scanAll[T any](ctx context.Context, s *Store, in *dynamodb.ScanInput, op string, decode func(item) (T, error), order func(a, b T) int) ([]T, error) {
+	var items []map[string]types.AttributeValue
+	pages := dynamodb.NewScanPaginator(s.db, in)
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, wrap(err, op)
+		}
+		items = append(items, out.Items...)
+	}
+	vs, err := decodeItems(items, decode)
+	if err == nil && order != nil {
+		slices.SortFunc(vs, order)
+	}
+	return vs, err
+}
+
+// updateUser runs the update expression set on the item of user userID,
+// conditioned on the item existing and on cond (if not empty), and returns
+// the attributes it set. ok is false, with no error, if there is no such
+// user or cond does not hold.
+func (s *Store) updateUser(ctx context.Context, userID, set, cond string, values item) (attrs item, ok bool, err error) {
+	if userID == "" || len(userID) > maxKeyBytes { // no such key, and DynamoDB would reject it
+		return nil, false, nil
+	}
+	condition := "attribute_exists(id)"
+	if cond != "" {
+		condition += " AND " + cond
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.tables.Users),
+		Key:                       item{"id": str(userID)},
+		UpdateExpression:          aws.String(set),
+		ConditionExpression:       aws.String(condition),
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Attributes, true, nil
+}
 
 // get reads one item by its key, strongly consistent; nil if there is none.
 func (s *Store) get(ctx context.Context, table, keyName, key string) (item, error) {

@@ -262,23 +262,8 @@ func decodeLedgerCursor(s, userID string) (item, error) {
 // Users implements mlsvc.Store with a Scan of the users table: for the
 // audit, never a request path.
 func (s *Store) Users(ctx context.Context) ([]*mlsvc.User, error) {
-	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+	return scanAll(ctx, s, &dynamodb.ScanInput{
 		TableName:      aws.String(s.tables.Users),
 		ConsistentRead: aws.Bool(true),
-	})
-	users := []*mlsvc.User{}
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, wrap(err, "scan users")
-		}
-		for _, it := range out.Items {
-			u, err := item(it).user()
-			if err != nil {
-				return nil, err
-			}
-			users = append(users, u)
-		}
-	}
-	return users, nil
+	}, "scan users", item.user, nil)
 }
