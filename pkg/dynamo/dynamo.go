@@ -44,6 +44,8 @@ type Store struct {
 	tables Tables
 }
 
+// A compile-time check that Store is an mlsvc.Store; every adapter starts
+// with this struct, check and constructor (stepfn.Workflow too).
 var _ mlsvc.Store = (*Store)(nil)
 
 // NewStore returns a Store that keeps its records in tables through client.
@@ -200,6 +202,8 @@ func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, e
 // Predictions implements mlsvc.Store with a Query on the by_user index,
 // newest first. It reads one item past the page so that the last page has
 // no cursor. Like every GSI read, it is eventually consistent.
+// Transactions (ledger.go) has the same steps on another table, key and
+// cursor; queryPage holds what they share.
 func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.Prediction, string, error) {
 	limit := page.Size()
 	in := &dynamodb.QueryInput{
@@ -219,41 +223,42 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 	if userID == "" {
 		return []*mlsvc.Prediction{}, "", nil
 	}
-	items, err := s.queryPage(ctx, in, limit, "query predictions")
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		if next, err = encodeCursor(items[limit-1]); err != nil {
-			return nil, "", err
-		}
-	}
-	preds, err := decodeItems(items, item.prediction)
-	if err != nil {
-		return nil, "", err
-	}
-	return preds, next, nil
+	return queryPage(ctx, s, in, limit, "query predictions", item.prediction, encodeCursor)
 }
 
 // queryPage runs a Query for limit items and one more, which tells
 // whether another page follows: DynamoDB may return fewer per call (1 MB),
-// so it goes on from LastEvaluatedKey until it has them or the end.
-func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, op string) ([]map[string]types.AttributeValue, error) {
+// so it goes on from LastEvaluatedKey until it has them or the end. It
+// returns the page's items decoded with decode and, if another page
+// follows, the cursor made by cursor from the page's last item.
+func queryPage[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, limit int, op string,
+	decode func(item) (T, error), cursor func(item) (string, error)) ([]T, string, error) {
 	var items []map[string]types.AttributeValue
 	for {
 		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, wrap(err, op)
+			return nil, "", wrap(err, op)
 		}
 		items = append(items, out.Items...)
 		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
-			return items, nil
+			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		var err error
+		if next, err = cursor(items[limit-1]); err != nil {
+			return nil, "", err
+		}
+	}
+	page, err := decodeItems(items, decode)
+	if err != nil {
+		return nil, "", err
+	}
+	return page, next, nil
 }
 
 // CompletePrediction implements mlsvc.Store.
