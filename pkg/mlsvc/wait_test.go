@@ -2,12 +2,12 @@ package mlsvc_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/internal/localtest"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/sqlite"
 )
@@ -16,24 +16,14 @@ import (
 // store, and a user's pending prediction.
 func awaitSetup(t *testing.T, broker *mlsvc.Broker) (*mlsvc.Service, *sqlite.Store, string, string) {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store, _ := localtest.Open(t)
 	cfg := mlsvc.Config{Store: store, Workflow: &starts{}, BcryptCost: bcrypt.MinCost, Broker: broker}
 	if broker != nil {
 		cfg.OnFinish = broker.Publish
 	}
 	svc := mlsvc.New(cfg)
 	ctx := context.Background()
-	u, err := svc.Register(ctx, "Ann", "ann", "password1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.TopUp(ctx, u.ID, 10_00); err != nil {
-		t.Fatal(err)
-	}
+	u := localtest.FundedUser(t, svc, 10_00)
 	now := time.Now().UTC()
 	p := &mlsvc.Prediction{ID: "p1", UserID: u.ID, ModelID: "lr", Status: mlsvc.StatusPending, Cost: 1_00, Rows: 1,
 		Delay: time.Hour, CreatedAt: now, UpdatedAt: now}
