@@ -42,20 +42,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *mlsvc.APIKey, max int) erro
 
 // APIKey implements mlsvc.AccessStore.
 func (s *Store) APIKey(ctx context.Context, id string) (*mlsvc.APIKey, error) {
-	k, err := scanAPIKey(s.db.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id))
-	if err != nil {
-		return nil, readErr(err, "API key "+id)
-	}
-	return k, nil
+	return queryOne(ctx, s.db, "API key "+id, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id)
 }
 
 // APIKeys implements mlsvc.AccessStore.
 func (s *Store) APIKeys(ctx context.Context, userID string) ([]*mlsvc.APIKey, error) {
-	keys, err := queryAll(ctx, s.db, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = ? ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, dbErrorf("list api keys: %w", err)
-	}
-	return keys, nil
+	return queryAll(ctx, s.db, "list api keys", scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = ? ORDER BY created_at, id`, userID)
 }
 
 func scanAPIKey(row scanner) (*mlsvc.APIKey, error) {

@@ -68,12 +68,8 @@ const deliveryColumns = `prediction_id, user_id, url, event, attempts, last_stat
 
 // DueWebhooks implements mlsvc.WebhookQueue.
 func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]*mlsvc.WebhookDelivery, error) {
-	ds, err := queryAll(ctx, s.db, scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries
+	return queryAll(ctx, s.db, "list due webhooks", scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries
 		WHERE done = 0 AND next_at <= ? ORDER BY next_at, prediction_id LIMIT ?`, nanos(now), limit)
-	if err != nil {
-		return nil, dbErrorf("list due webhooks: %w", err)
-	}
-	return ds, nil
 }
 
 // RecordWebhookAttempt implements mlsvc.WebhookQueue.
@@ -92,11 +88,8 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, predictionID string, s
 
 // WebhookDelivery implements mlsvc.WebhookQueue.
 func (s *Store) WebhookDelivery(ctx context.Context, predictionID string) (*mlsvc.WebhookDelivery, error) {
-	d, err := scanDelivery(s.db.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE prediction_id = ?`, predictionID))
-	if err != nil {
-		return nil, readErr(err, "webhook delivery of prediction "+predictionID)
-	}
-	return d, nil
+	return queryOne(ctx, s.db, "webhook delivery of prediction "+predictionID, scanDelivery,
+		`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE prediction_id = ?`, predictionID)
 }
 
 func scanDelivery(row scanner) (*mlsvc.WebhookDelivery, error) {
