@@ -10,6 +10,9 @@ import (
 
 // Predictions: canceling, and its races with the workflow.
 
+// testCancelPrediction opens as testFailPrediction (storetest.go) and
+// testWebhookURLRoundTrip (webhooks.go) do, with a pending prediction of a
+// known cost: the three then end it, or read it, in their own way.
 func testCancelPrediction(t *testing.T, s mlsvc.Store) {
 	createUser(t, s, "u1", "kim", 10_00)
 	p := newPrediction("p1", "u1", 3_21, t0)
