@@ -65,16 +65,7 @@ func newStore(t *testing.T) *s3blob.Store {
 
 func read(t *testing.T, b mlsvc.Blobs, key string) string {
 	t.Helper()
-	rc, err := b.Get(context.Background(), key)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("read %q: %v", key, err)
-	}
-	return string(data)
+	return string(blobtest.ReadAll(t, b, key))
 }
 
 func TestPutGet(t *testing.T) {
