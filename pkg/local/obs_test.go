@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -206,23 +205,10 @@ func TestRequestLog(t *testing.T) {
 		t.Fatal("no user id")
 	}
 
-	send := func(method, path, requestID string, body string) *http.Response {
+	send := func(method, path, requestID string, body string) (int, http.Header) {
 		t.Helper()
-		req, _ := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
-		req.SetBasicAuth(c.user, c.pass)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if requestID != "" {
-			req.Header.Set("X-Request-Id", requestID)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		code, hdr, _ := c.send(method, path, jsonType(body), body, "X-Request-Id", requestID)
+		return code, hdr
 	}
 	// requestLines are the lines of the request id.
 	requestLines := func(id string) (line map[string]any, others []map[string]any) {
@@ -257,9 +243,9 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 
-	resp := send("POST", "/predict", "req-predict-1", `{"model_id":"lr","input_data":`+rows+`}`)
-	if resp.StatusCode != 202 || resp.Header.Get("X-Request-Id") != "req-predict-1" {
-		t.Fatalf("predict: %d, X-Request-Id %q", resp.StatusCode, resp.Header.Get("X-Request-Id"))
+	code, hdr := send("POST", "/predict", "req-predict-1", `{"model_id":"lr","input_data":`+rows+`}`)
+	if code != 202 || hdr.Get("X-Request-Id") != "req-predict-1" {
+		t.Fatalf("predict: %d, X-Request-Id %q", code, hdr.Get("X-Request-Id"))
 	}
 	line, others := requestLines("req-predict-1")
 	check("predict", line, map[string]any{
@@ -292,8 +278,8 @@ func TestRequestLog(t *testing.T) {
 		t.Errorf("no completion line with the prediction, its request id and user: %v", logs.lines(t))
 	}
 
-	resp = send("GET", "/predict/"+pid, "", "")
-	id := resp.Header.Get("X-Request-Id")
+	_, hdr = send("GET", "/predict/"+pid, "", "")
+	id := hdr.Get("X-Request-Id")
 	if len(id) != 32 {
 		t.Fatalf("generated X-Request-Id %q", id)
 	}
