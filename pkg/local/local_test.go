@@ -115,6 +115,10 @@ func (a *testApp) register(name string, topUp string) *client {
 	return c
 }
 
+// predictionJSON is a prediction as a client decodes it. The tests declare
+// the wire format themselves (test/aws has predictionView) instead of using
+// httpapi's response types, so they check the API, not the server against
+// its own types.
 type predictionJSON struct {
 	ID         string          `json:"id"`
 	Status     string          `json:"status"`
@@ -261,6 +265,8 @@ func reference(t *testing.T, modelID, rows string) ([]float64, string) {
 	return preds, csv.String()
 }
 
+// get fetches url (a signed blob URL) without the API client. localblob's
+// tests have fetch of the same shape, in their own package.
 func get(t *testing.T, url string, want int) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -620,7 +626,9 @@ func TestCSVTooLarge(t *testing.T) {
 }
 
 // TestExpiredFiles: a prediction whose files are gone (expired) still
-// shows its record, saying so, instead of failing.
+// shows its record, saying so, instead of failing. It opens as
+// TestStartSweepsUnreferencedFiles does, with a completed prediction whose
+// files it then removes.
 func TestExpiredFiles(t *testing.T) {
 	dir := t.TempDir()
 	a := open(t, dir, mlsvc.Delay{})
@@ -649,7 +657,8 @@ func TestExpiredFiles(t *testing.T) {
 
 // TestStartSweepsUnreferencedFiles: at start, temporary files of writes a
 // killed process never finished and the files of predictions that do not
-// exist are removed; a prediction's own files stay.
+// exist are removed; a prediction's own files stay. It opens as
+// TestExpiredFiles does, with a completed prediction and its files.
 func TestStartSweepsUnreferencedFiles(t *testing.T) {
 	dir := t.TempDir()
 	a := open(t, dir, mlsvc.Delay{})

@@ -151,7 +151,9 @@ func TestPendingGauge(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer for concurrent writers.
+// syncBuffer is a bytes.Buffer for concurrent writers. test/aws's
+// harness_test.go has its own: two test packages share no unexported
+// helper, and these few lines do not make a package worth importing.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -163,7 +165,9 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
-// lines returns the JSON log lines written so far.
+// lines returns the JSON log lines written so far, parsed as pkg/obs's
+// tests parse theirs (lines in obs_test.go): each test package reads the
+// logs it captured.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
 	s.mu.Lock()
@@ -231,6 +235,8 @@ func TestRequestLog(t *testing.T) {
 		}
 		return line, others
 	}
+	// check is the check of pkg/lambdafn's TestRequestLog too: both
+	// runtimes' request lines are held to the same fields.
 	check := func(name string, line map[string]any, want map[string]any) {
 		t.Helper()
 		for k, v := range want {

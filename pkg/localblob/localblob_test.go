@@ -104,6 +104,8 @@ type response struct {
 	body string
 }
 
+// fetch GETs u as a browser would. pkg/local's tests have get of the same
+// shape, in their own package.
 func fetch(t *testing.T, u string) response {
 	t.Helper()
 	resp, err := http.Get(u)

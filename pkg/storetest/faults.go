@@ -49,7 +49,7 @@ func RunFaults(t *testing.T, newStore func(t *testing.T) (mlsvc.Store, Arm)) {
 			start: 10_00, one: 7_00, idempotent: true,
 		},
 		{
-			name: "refund",
+			name:  "refund",
 			setup: paid,
 			run: func(ctx context.Context, s mlsvc.Store, u string) error {
 				return s.FailPrediction(ctx, "p-"+u, "fault test", t0.Add(time.Minute))
@@ -57,7 +57,7 @@ func RunFaults(t *testing.T, newStore func(t *testing.T) (mlsvc.Store, Arm)) {
 			start: 7_00, one: 10_00, idempotent: true,
 		},
 		{
-			name: "cancel refund",
+			name:  "cancel refund",
 			setup: paid,
 			run: func(ctx context.Context, s mlsvc.Store, u string) error {
 				return s.CancelPrediction(ctx, "p-"+u, t0.Add(time.Minute))
