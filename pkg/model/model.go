@@ -242,13 +242,8 @@ func (h *envelopeHeader) validate() error {
 // hostile list of millions of tiny strings is refused before it is built.
 type names []string
 
-func (n *names) UnmarshalJSON(raw []byte) error {
-	var out []string
-	err := streamArray(raw, MaxFeatures, "feature_names", false, func(_ int, s *string) error {
-		out = append(out, *s)
-		return nil
-	})
-	*n = out
+func (n *names) UnmarshalJSON(raw []byte) (err error) {
+	*n, err = streamList[string](raw, MaxFeatures, "feature_names", false, nil)
 	return err
 }
 
