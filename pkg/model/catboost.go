@@ -22,6 +22,9 @@ type cbFile struct {
 	CtrData        nonEmpty       `json:"ctr_data"`
 }
 
+// The cb* structs below declare the keys this package reads from CatBoost's
+// JSON, one field a key: alike in shape (cbFloatFeature, cbSplit), as the
+// declarations of a file format are.
 type cbFeaturesInfo struct {
 	FloatFeatures       cbFloatFeatures `json:"float_features"`
 	CategoricalFeatures nonEmpty        `json:"categorical_features"`
@@ -42,6 +45,8 @@ type cbTree struct {
 	Splits     cbSplits `json:"splits"`
 }
 
+// cbSplit is one split of an oblivious tree, declared like cbFloatFeature:
+// a field a key read.
 type cbSplit struct {
 	Border            *float64 `json:"border"`
 	FloatFeatureIndex *int     `json:"float_feature_index"`
