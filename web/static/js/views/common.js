@@ -98,6 +98,27 @@ export function field({ id, label, hint, input }) {
   };
 }
 
+// credentialFields are the username and password fields of the sign-in
+// (prefix 'login') and registration ('reg') forms: the same inputs on both,
+// so that browsers and password managers treat them alike; a new password
+// is marked as such.
+export function credentialFields(prefix, { usernameHint, passwordHint, newPassword = false } = {}) {
+  return {
+    username: field({
+      id: `${prefix}-username`,
+      label: 'Username',
+      hint: usernameHint,
+      input: h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
+    }),
+    password: field({
+      id: `${prefix}-password`,
+      label: 'Password',
+      hint: passwordHint,
+      input: h('input', { type: 'password', name: 'password', autocomplete: newPassword ? 'new-password' : 'current-password', required: true }),
+    }),
+  };
+}
+
 // every runs fn every ms until the returned function is called.
 export function every(ms, fn) {
   const t = setInterval(fn, ms);

@@ -2,19 +2,10 @@
 // and keeps only the token.
 
 import { add, h } from '../dom.js';
-import { busy, errorRegion, field, pageHeading, showError } from './common.js';
+import { busy, credentialFields, errorRegion, pageHeading, showError } from './common.js';
 
 export function render(root, { flash, signIn }) {
-  const username = field({
-    id: 'login-username',
-    label: 'Username',
-    input: h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
-  });
-  const password = field({
-    id: 'login-password',
-    label: 'Password',
-    input: h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true }),
-  });
+  const { username, password } = credentialFields('login');
   for (const f of [username, password]) {
     f.input.addEventListener('input', () => {
       if (f.input.value) f.setError('');

@@ -2,7 +2,7 @@
 // API's answer shown next to the field it is about, then signed in.
 
 import { add, h } from '../dom.js';
-import { busy, errorRegion, field, pageHeading, showError } from './common.js';
+import { busy, credentialFields, errorRegion, field, pageHeading, showError } from './common.js';
 
 const USERNAME = /^[A-Za-z0-9._@-]{3,64}$/;
 
@@ -31,17 +31,10 @@ export function render(root, { api, signIn }) {
     label: 'First name',
     input: h('input', { type: 'text', name: 'firstname', autocomplete: 'given-name', required: true, maxlength: '100' }),
   });
-  const username = field({
-    id: 'reg-username',
-    label: 'Username',
-    hint: '3–64 characters: letters, digits and . _ - @',
-    input: h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
-  });
-  const password = field({
-    id: 'reg-password',
-    label: 'Password',
-    hint: '8 to 72 characters.',
-    input: h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true }),
+  const { username, password } = credentialFields('reg', {
+    usernameHint: '3–64 characters: letters, digits and . _ - @',
+    passwordHint: '8 to 72 characters.',
+    newPassword: true,
   });
   const show = h('input', { type: 'checkbox', id: 'reg-show-password' });
   show.addEventListener('change', () => {
