@@ -1,8 +1,8 @@
 // Sign in: exchanges the password for a session token (POST /auth/token)
 // and keeps only the token.
 
-import { add, h } from '../dom.js';
-import { busy, credentialFields, errorRegion, pageHeading, showError } from './common.js';
+import { h } from '../dom.js';
+import { authPage, busy, credentialFields, errorRegion, showError } from './common.js';
 
 export function render(root, { flash, signIn }) {
   const { username, password } = credentialFields('login');
@@ -39,18 +39,12 @@ export function render(root, { flash, signIn }) {
     }
   });
 
-  const heading = pageHeading('Sign in');
-  heading.id = 'login-title';
-  add(
-    root,
-    h(
-      'div',
-      { class: 'auth' },
-      heading,
-      h('p', { class: 'lead' }, 'Run paid predictions with published models and download the results as CSV.'),
-      flash ? h('p', { class: ['notice', `notice-${flash.kind}`], role: 'status' }, flash.text) : null,
-      form,
-      h('p', { class: 'aside' }, 'No account yet? ', h('a', { href: '#/register', id: 'to-register' }, 'Create one'), ' — or ', h('a', { href: '#/models' }, 'look at the models'), ' first.'),
-    ),
-  );
+  authPage(root, {
+    id: 'login-title',
+    title: 'Sign in',
+    lead: 'Run paid predictions with published models and download the results as CSV.',
+    notice: flash ? h('p', { class: ['notice', `notice-${flash.kind}`], role: 'status' }, flash.text) : null,
+    form,
+    aside: ['No account yet? ', h('a', { href: '#/register', id: 'to-register' }, 'Create one'), ' — or ', h('a', { href: '#/models' }, 'look at the models'), ' first.'],
+  });
 }

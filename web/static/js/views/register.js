@@ -1,8 +1,8 @@
 // Registration: the API's rules checked field by field before sending, the
 // API's answer shown next to the field it is about, then signed in.
 
-import { add, h } from '../dom.js';
-import { busy, credentialFields, errorRegion, field, pageHeading, showError } from './common.js';
+import { h } from '../dom.js';
+import { authPage, busy, credentialFields, errorRegion, field, showError } from './common.js';
 
 const USERNAME = /^[A-Za-z0-9._@-]{3,64}$/;
 
@@ -93,17 +93,11 @@ export function render(root, { api, signIn }) {
     }
   });
 
-  const heading = pageHeading('Create an account');
-  heading.id = 'register-title';
-  add(
-    root,
-    h(
-      'div',
-      { class: 'auth' },
-      heading,
-      h('p', { class: 'lead' }, 'New accounts start with a balance of 0.00; top up on the dashboard to run predictions.'),
-      form,
-      h('p', { class: 'aside' }, 'Already registered? ', h('a', { href: '#/login' }, 'Sign in'), '.'),
-    ),
-  );
+  authPage(root, {
+    id: 'register-title',
+    title: 'Create an account',
+    lead: 'New accounts start with a balance of 0.00; top up on the dashboard to run predictions.',
+    form,
+    aside: ['Already registered? ', h('a', { href: '#/login' }, 'Sign in'), '.'],
+  });
 }
