@@ -69,12 +69,10 @@ func checkRows(t *testing.T, r *Rows, cells [][]string, x []float64) {
 }
 
 func TestParseJSONErrors(t *testing.T) {
-	tests := []struct {
-		name, in string
-		max      int
-		want     string
-		row      *RowError
-	}{
+	testParseErrors(t, func(in string, max int) error {
+		_, err := ParseJSON([]byte(in), rowFeatures, max)
+		return err
+	}, []errorCase{
 		{"empty", ``, 10, "empty input", nil},
 		{"blank", " \n", 10, "empty input", nil},
 		{"empty array", `[]`, 10, "no rows", nil},
@@ -93,11 +91,22 @@ func TestParseJSONErrors(t *testing.T) {
 		{"trailing data", `{"a":1,"b":2} {}`, 10, "trailing data", nil},
 		{"trailing after array", `[{"a":1,"b":2}] x`, 10, "trailing data", nil},
 		{"NaN literal", `{"a":NaN,"b":2}`, 10, "invalid JSON", nil},
-	}
+	})
+}
+
+// errorCase is input that parse refuses with max rows: with a RowError
+// (row), or else an error containing want.
+type errorCase struct {
+	name, in string
+	max      int
+	want     string
+	row      *RowError
+}
+
+func testParseErrors(t *testing.T, parse func(in string, max int) error, tests []errorCase) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseJSON([]byte(tc.in), rowFeatures, tc.max)
-			checkRowsError(t, err, tc.want, tc.row)
+			checkRowsError(t, parse(tc.in, tc.max), tc.want, tc.row)
 		})
 	}
 }
@@ -143,12 +152,10 @@ func TestParseCSV(t *testing.T) {
 }
 
 func TestParseCSVErrors(t *testing.T) {
-	tests := []struct {
-		name, in string
-		max      int
-		want     string
-		row      *RowError
-	}{
+	testParseErrors(t, func(in string, max int) error {
+		_, err := ParseCSV(strings.NewReader(in), rowFeatures, max)
+		return err
+	}, []errorCase{
 		{"empty", "", 10, "no CSV header", nil},
 		{"header only", "a,b\n", 10, "no rows", nil},
 		{"missing column", "a,c\n1,2\n", 10, `no column "b"`, nil},
@@ -164,13 +171,7 @@ func TestParseCSVErrors(t *testing.T) {
 		{"overflow", "a,b\n1e999,1\n", 10, "", &RowError{0, "a", "not a finite number"}},
 		{"too many rows", "a,b\n1,2\n3,4\n5,6\n", 2, "too many rows", nil},
 		{"bad quote", "a,b\n\"1,2\n", 10, "invalid CSV", nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseCSV(strings.NewReader(tc.in), rowFeatures, tc.max)
-			checkRowsError(t, err, tc.want, tc.row)
-		})
-	}
+	})
 }
 
 func TestWriteCSV(t *testing.T) {
