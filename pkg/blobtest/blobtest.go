@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,6 +77,21 @@ func put(t *testing.T, b mlsvc.Blobs, key string, body []byte) {
 	if err := b.Put(context.Background(), key, "application/octet-stream", bytes.NewReader(body)); err != nil {
 		t.Fatalf("Put(%q): %v", key, err)
 	}
+}
+
+// QueryInt returns the integer query parameter param of rawURL (as the
+// expiry or lifetime a signed URL carries), failing t if it has none.
+func QueryInt(t *testing.T, rawURL, param string) int64 {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(u.Query().Get(param), 10, 64)
+	if err != nil {
+		t.Fatalf("URL %s: %s: %v", rawURL, param, err)
+	}
+	return n
 }
 
 // ReadAll returns the content of key in b, failing t if it cannot be read.
