@@ -34,7 +34,9 @@ func awaitSetup(t *testing.T, broker *mlsvc.Broker) (*mlsvc.Service, *sqlite.Sto
 }
 
 // TestAwaitWokenByBroker: a cancel published to the broker ends the wait
-// at once, well before the fallback poll (1 s).
+// at once, well before the fallback poll (1 s). TestAwaitPollsWithoutBroker
+// takes the same steps without a broker: the two differ in how the end is
+// learnt, and in how soon.
 func TestAwaitWokenByBroker(t *testing.T) {
 	broker := mlsvc.NewBroker()
 	svc, _, userID, id := awaitSetup(t, broker)
@@ -61,7 +63,8 @@ func TestAwaitWokenByBroker(t *testing.T) {
 }
 
 // TestAwaitPollsWithoutBroker: without a broker (Lambda) the end, written
-// by another process, is found by polling the store.
+// by another process, is found by polling the store. Same steps as
+// TestAwaitWokenByBroker, which has a broker.
 func TestAwaitPollsWithoutBroker(t *testing.T) {
 	svc, store, userID, id := awaitSetup(t, nil)
 	completed := make(chan struct{})

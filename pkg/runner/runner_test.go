@@ -82,6 +82,9 @@ func waitFinal(t *testing.T, store *sqlite.Store, id string) *mlsvc.Prediction {
 	return p
 }
 
+// TestTransientFailureIsRetried and TestExhaustedRetriesFailAndRefund end
+// alike, on the prediction's status and the balance: charged once after
+// retries that succeed, refunded once after retries that do not.
 func TestTransientFailureIsRetried(t *testing.T) {
 	svc, store, _ := setup(t, 2)
 	u, p := request(t, svc)
@@ -93,6 +96,8 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	}
 }
 
+// TestExhaustedRetriesFailAndRefund: see TestTransientFailureIsRetried,
+// which ends in the same checks.
 func TestExhaustedRetriesFailAndRefund(t *testing.T) {
 	svc, store, _ := setup(t, 100)
 	u, p := request(t, svc)

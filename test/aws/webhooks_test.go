@@ -8,7 +8,8 @@ import (
 
 // TestWebhookSecret drives the webhook secret bootstraps: created on first
 // use, kept, rotated; and a webhook_url is refused (403) on AWS, where
-// deliveries are not made yet, before any charge.
+// deliveries are not made yet, before any charge. It opens as
+// TestPreferWait does, with a stack and a funded user.
 func TestWebhookSecret(t *testing.T) {
 	st := newStack(t)
 	auth := st.user("judy", 100)
