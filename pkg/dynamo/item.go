@@ -211,7 +211,7 @@ func (d *decoder) strs(it item, name string) []string {
 }
 
 // num is the text of a number attribute; "" (which parses as no number)
-// if it is not one.
+// if it is not one. It is str's twin for numbers (see str).
 func (d *decoder) num(it item, name string) string {
 	v, ok := it[name].(*types.AttributeValueMemberN)
 	if !ok {
