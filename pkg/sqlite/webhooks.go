@@ -81,7 +81,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, predictionID string, s
 		return dbErrorf("record webhook attempt of %s: %w", predictionID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return mlsvc.Errorf(mlsvc.ENotFound, "no webhook delivery of prediction %s", predictionID)
+		return mlsvc.Errorf(mlsvc.ENotFound, "webhook delivery of prediction %s not found", predictionID)
 	}
 	return nil
 }
