@@ -168,6 +168,17 @@ func wantCode(t *testing.T, what string, err error, want string) {
 	}
 }
 
+// pendingPrediction creates user u1 (username) with 10.00 and its pending
+// prediction p1 of cost, and checks the charge.
+func pendingPrediction(t *testing.T, s mlsvc.Store, username string, cost mlsvc.Cents) *mlsvc.Prediction {
+	t.Helper()
+	createUser(t, s, "u1", username, 10_00)
+	p := newPrediction("p1", "u1", cost, t0)
+	createPrediction(t, s, p)
+	wantBalance(t, s, "u1", 10_00-cost)
+	return p
+}
+
 func wantBalance(t *testing.T, s mlsvc.Store, userID string, want mlsvc.Cents) {
 	t.Helper()
 	if got := balance(t, s, userID); got != want {
@@ -682,9 +693,7 @@ func testPredictionsBadCursor(t *testing.T, s mlsvc.Store) {
 // Predictions: completing and failing.
 
 func testCompletePrediction(t *testing.T, s mlsvc.Store) {
-	createUser(t, s, "u1", "alice", 10_00)
-	p := newPrediction("p1", "u1", 3_00, t0)
-	createPrediction(t, s, p)
+	p := pendingPrediction(t, s, "alice", 3_00)
 	done := t0.Add(17*time.Second + 123*time.Millisecond)
 	if err := s.CompletePrediction(t.Context(), "p1", done); err != nil {
 		t.Fatalf("CompletePrediction: %v", err)
@@ -699,13 +708,8 @@ func testCompletePrediction(t *testing.T, s mlsvc.Store) {
 	wantBalance(t, s, "u1", 7_00)
 }
 
-// testFailPrediction opens as testCancelPrediction (cancel.go) does, with
-// a pending prediction of a known cost, then fails it.
 func testFailPrediction(t *testing.T, s mlsvc.Store) {
-	createUser(t, s, "u1", "bob", 10_00)
-	p := newPrediction("p1", "u1", 3_33, t0)
-	createPrediction(t, s, p)
-	wantBalance(t, s, "u1", 6_67)
+	p := pendingPrediction(t, s, "bob", 3_33)
 
 	failed := t0.Add(20 * time.Second)
 	if err := s.FailPrediction(t.Context(), "p1", "model file missing", failed); err != nil {
@@ -727,9 +731,7 @@ func testFailPrediction(t *testing.T, s mlsvc.Store) {
 }
 
 func testFailAfterComplete(t *testing.T, s mlsvc.Store) {
-	createUser(t, s, "u1", "carol", 10_00)
-	p := newPrediction("p1", "u1", 2_50, t0)
-	createPrediction(t, s, p)
+	p := pendingPrediction(t, s, "carol", 2_50)
 	done := t0.Add(15 * time.Second)
 	if err := s.CompletePrediction(t.Context(), "p1", done); err != nil {
 		t.Fatalf("CompletePrediction: %v", err)

@@ -9,8 +9,6 @@ import (
 
 // Webhooks: the URL kept on a prediction and each user's signing secret.
 
-// testWebhookURLRoundTrip opens as testCancelPrediction (cancel.go) does,
-// with a pending prediction, which carries a webhook URL here.
 func testWebhookURLRoundTrip(t *testing.T, s mlsvc.Store) {
 	createUser(t, s, "u1", "nina", 10_00)
 	p := newPrediction("p1", "u1", 1_00, t0)
