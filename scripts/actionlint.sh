@@ -5,6 +5,8 @@
 #
 #   scripts/actionlint.sh [actionlint flags]
 set -euo pipefail
+# The install steps are lambda-rie.sh's: each script pins and installs its
+# own tool, so either runs alone.
 readonly MODULE="github.com/rhysd/actionlint"
 readonly VERSION="v1.7.12"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -19,6 +19,8 @@
 #   LAMBDA_RIE_DIR   directory of the binary (default: <repo>/.cache/bin)
 set -euo pipefail
 
+# The install steps are actionlint.sh's: each script pins and installs its
+# own tool, so either runs alone.
 readonly MODULE="github.com/aws/aws-lambda-runtime-interface-emulator"
 readonly VERSION="v0.0.0-20261030222936-bef5c4ba774d"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

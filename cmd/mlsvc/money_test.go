@@ -6,21 +6,18 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 
 	"mlsvc/catalog"
-	"mlsvc/internal/testenv"
 	"mlsvc/pkg/dynamo"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
@@ -96,25 +93,8 @@ func TestCreditAndAuditLocal(t *testing.T) {
 
 // TestCreditAndAuditAWS: the same on a "deployed stack" (DynamoDB Local).
 func TestCreditAndAuditAWS(t *testing.T) {
-	endpoint := os.Getenv("MLSVC_DYNAMODB_ENDPOINT")
-	testenv.Need(t, endpoint != "", "MLSVC_DYNAMODB_ENDPOINT is not set: make test runs this inside DynamoDB Local's namespace")
 	ctx := context.Background()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "admintest", "AWS_SECRET_ACCESS_KEY": "admintest",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		t.Setenv(k, v)
-	}
-	client := dynamodb.NewFromConfig(aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("admintest", "admintest", ""),
-	}, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	p := "money_" + rand.Text()[:8] + "_"
-	tables := dynamo.Tables{Users: p + "users", Usernames: p + "usernames", Models: p + "models", Predictions: p + "predictions", Access: p + "access", Ledger: p + "ledger"}
-	if err := dynamo.CreateTables(ctx, client, tables); err != nil {
-		t.Fatal(err)
-	}
+	client, tables := awsStack(t, "", "money_"+rand.Text()[:8]+"_")
 	store := dynamo.NewStore(client, tables)
 	u := &mlsvc.User{ID: "u-olga", Firstname: "Olga", Username: "olga", PasswordHash: "x", CreatedAt: time.Now()}
 	if err := store.CreateUser(ctx, u); err != nil {

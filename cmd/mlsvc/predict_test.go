@@ -55,6 +55,8 @@ func TestPredictCommandPublishedModels(t *testing.T) {
 	}
 }
 
+// readCSVFile reads a whole CSV file, as pkg/model's TestPublishedModels
+// reads catalog/sample_expected.csv: a few lines each test package keeps.
 func readCSVFile(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)

@@ -27,6 +27,19 @@ function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')) {
   return c;
 }
 
+// storeOn is a Store that asks api and keeps time by clock.
+function storeOn(api, clock) {
+  return new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
+}
+
+// polling is a Store on api and clock that has loaded the list and polls.
+async function polling(api, clock) {
+  const store = storeOn(api, clock);
+  await store.refreshList();
+  store.startPolling();
+  return store;
+}
+
 // fakeAPI answers as the server does: server.list() gives every summary,
 // newest first, and predictions() pages it with the cursor "after:<id>".
 function fakeAPI(server) {
@@ -67,9 +80,7 @@ test('polling backs off 1, 2, 4, 8, 15, 15 s and stops when nothing is pending',
       return { ...summary(), input_data: {}, output_data: status === 'completed' ? { predictions: [1] } : null };
     },
   });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
-  await store.refreshList();
-  store.startPolling();
+  const store = await polling(api, clock);
   while (await clock.next());
   assert.deepEqual(clock.delays, [1000, 2000, 4000, 8000, 15000, 15000]);
   assert.equal(store.get('a').status, 'completed');
@@ -81,9 +92,7 @@ test('a poll lands just after the next prediction is due', async () => {
   const clock = fakeClock();
   const p = { id: 'a', status: 'pending', created_at: created, delay_seconds: 12 };
   const api = fakeAPI({ list: () => [p], get: () => p });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
-  await store.refreshList();
-  store.startPolling();
+  const store = await polling(api, clock);
   for (let i = 0; i < 5; i++) await clock.next();
   // 1 + 2 + 4 = 7 s; the next step (8 s) would pass the due time at 12 s.
   assert.deepEqual(clock.delays.slice(0, 5), [1000, 2000, 4000, 5300, 15000]);
@@ -97,7 +106,7 @@ test('list and details agree: polling reloads the details of a pending predictio
     list: () => [{ ...base, status }],
     get: () => ({ ...base, status, input_data: [], output_data: status === 'completed' ? { predictions: [1, 2] } : null }),
   });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
+  const store = storeOn(api, clock);
   await store.loadPrediction('a');
   assert.equal(store.get('a').detail.status, 'pending');
   status = 'completed';
@@ -115,7 +124,7 @@ test('a final status is never undone by a lagging response', async () => {
   const base = { id: 'a', created_at: created, delay_seconds: 1 };
   let detailStatus = 'pending';
   const api = fakeAPI({ list: () => [{ ...base, status: 'completed' }], get: () => ({ ...base, status: detailStatus }) });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
+  const store = storeOn(api, clock);
   await store.refreshList();
   await store.loadPrediction('a');
   assert.equal(store.get('a').status, 'completed');
@@ -131,9 +140,7 @@ test('resetUser (sign out) stops polling and forgets the data', async () => {
   const clock = fakeClock();
   const p = { id: 'a', status: 'pending', created_at: created, delay_seconds: 100 };
   const api = fakeAPI({ list: () => [p], get: () => p });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
-  await store.refreshList();
-  store.startPolling();
+  const store = await polling(api, clock);
   store.resetUser();
   assert.equal(clock.timers.length, 0);
   assert.equal(store.list.length, 0);
@@ -144,9 +151,7 @@ test('polling asks only for the pending predictions, not the history', async () 
   const status = { a: 'completed', b: 'pending', c: 'failed', d: 'pending' };
   const summary = (id) => ({ id, status: status[id], created_at: created, delay_seconds: 5 });
   const api = fakeAPI({ list: () => Object.keys(status).map(summary), get: (id) => summary(id) });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
-  await store.refreshList();
-  store.startPolling();
+  const store = await polling(api, clock);
   await clock.next();
   assert.deepEqual(api.calls.slice(1).sort(), ['get b', 'get d']);
   status.b = 'completed';
@@ -164,9 +169,7 @@ test(`one poll asks for at most ${POLL_MAX_PER_TICK} predictions, the others nex
   const n = 2 * POLL_MAX_PER_TICK + 5;
   const list = Array.from({ length: n }, (_, i) => ({ id: `p${i}`, status: 'pending', created_at: created, delay_seconds: 3600 + i }));
   const api = fakeAPI({ list: () => list, get: (id) => list.find((p) => p.id === id) });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
-  await store.refreshList();
-  store.startPolling();
+  const store = await polling(api, clock);
   const polled = [];
   for (let round = 0; round < 3; round++) {
     const before = api.calls.length;
@@ -183,7 +186,7 @@ test('the history follows X-Next-Cursor page by page, and a refresh keeps the pa
   const clock = fakeClock();
   const all = Array.from({ length: 2 * PAGE_SIZE + 20 }, (_, i) => ({ id: `p${String(1000 - i)}`, status: 'completed', created_at: created, delay_seconds: 1 }));
   const api = fakeAPI({ list: () => all, get: (id) => all.find((p) => p.id === id) });
-  const store = new Store({ api, now: clock.now, setTimer: clock.setTimer, clearTimer: clock.clearTimer });
+  const store = storeOn(api, clock);
   await store.refreshList();
   assert.equal(store.list.length, PAGE_SIZE);
   assert.equal(store.hasMore, true);

@@ -137,31 +137,35 @@ func TestNeedWithRealT(t *testing.T) {
 	}
 }
 
+// mustReturn runs fn with a fake TB and fails t if fn stopped it.
+func mustReturn(t *testing.T, fn func(tb testing.TB)) {
+	t.Helper()
+	f := &fakeTB{}
+	if !call(f, fn) || f.fatal {
+		t.Fatalf("stopped: %q", f.msg)
+	}
+}
+
 func TestEventually(t *testing.T) {
-	t.Run("true at once", func(t *testing.T) {
-		f := &fakeTB{}
-		n := 0
-		if !call(f, func(tb testing.TB) {
-			Eventually(tb, time.Second, time.Hour, func() bool { n++; return true }, "never")
-		}) || f.fatal {
-			t.Fatalf("stopped: %q", f.msg)
-		}
-		if n != 1 {
-			t.Errorf("cond called %d times, want 1", n)
-		}
-	})
-	t.Run("true after a few polls", func(t *testing.T) {
-		f := &fakeTB{}
-		n := 0
-		if !call(f, func(tb testing.TB) {
-			Eventually(tb, 5*time.Second, time.Millisecond, func() bool { n++; return n == 4 }, "never")
-		}) || f.fatal {
-			t.Fatalf("stopped: %q", f.msg)
-		}
-		if n != 4 {
-			t.Errorf("cond called %d times, want 4", n)
-		}
-	})
+	for _, tc := range []struct {
+		name     string
+		timeout  time.Duration
+		interval time.Duration
+		trueAt   int // the call of cond that returns true
+	}{
+		{"true at once", time.Second, time.Hour, 1},
+		{"true after a few polls", 5 * time.Second, time.Millisecond, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			mustReturn(t, func(tb testing.TB) {
+				Eventually(tb, tc.timeout, tc.interval, func() bool { n++; return n == tc.trueAt }, "never")
+			})
+			if n != tc.trueAt {
+				t.Errorf("cond called %d times, want %d", n, tc.trueAt)
+			}
+		})
+	}
 	t.Run("times out", func(t *testing.T) {
 		f := &fakeTB{}
 		n := 0
@@ -197,30 +201,24 @@ func TestEventually(t *testing.T) {
 		}
 	})
 	t.Run("WaitFor stops at nil", func(t *testing.T) {
-		f := &fakeTB{}
 		n := 0
-		if !call(f, func(tb testing.TB) {
+		mustReturn(t, func(tb testing.TB) {
 			WaitFor(tb, 5*time.Second, time.Millisecond, func() error {
 				if n++; n < 3 {
 					return fmt.Errorf("try %d", n)
 				}
 				return nil
 			})
-		}) || f.fatal {
-			t.Fatalf("stopped: %q", f.msg)
-		}
+		})
 		if n != 3 {
 			t.Errorf("try called %d times, want 3", n)
 		}
 	})
 	t.Run("checked again at the deadline", func(t *testing.T) {
 		// An interval longer than the timeout still gets a last look.
-		f := &fakeTB{}
 		start := time.Now()
-		if !call(f, func(tb testing.TB) {
+		mustReturn(t, func(tb testing.TB) {
 			Eventually(tb, 30*time.Millisecond, time.Hour, func() bool { return time.Since(start) >= 30*time.Millisecond }, "never")
-		}) || f.fatal {
-			t.Fatalf("stopped: %q", f.msg)
-		}
+		})
 	})
 }

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +79,23 @@ func put(t *testing.T, b mlsvc.Blobs, key string, body []byte) {
 	}
 }
 
-func get(t *testing.T, b mlsvc.Blobs, key string) []byte {
+// QueryInt returns the integer query parameter param of rawURL (as the
+// expiry or lifetime a signed URL carries), failing t if it has none.
+func QueryInt(t *testing.T, rawURL, param string) int64 {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(u.Query().Get(param), 10, 64)
+	if err != nil {
+		t.Fatalf("URL %s: %s: %v", rawURL, param, err)
+	}
+	return n
+}
+
+// ReadAll returns the content of key in b, failing t if it cannot be read.
+func ReadAll(t *testing.T, b mlsvc.Blobs, key string) []byte {
 	t.Helper()
 	rc, err := b.Get(context.Background(), key)
 	if err != nil {
@@ -107,7 +125,7 @@ func testRoundTrip(t *testing.T, b mlsvc.Blobs) {
 		put(t, b, tt.key, tt.body)
 	}
 	for _, tt := range tests {
-		if got := get(t, b, tt.key); !bytes.Equal(got, tt.body) {
+		if got := ReadAll(t, b, tt.key); !bytes.Equal(got, tt.body) {
 			t.Errorf("Get(%q) = %d bytes %.40q, want %d bytes %.40q", tt.key, len(got), got, len(tt.body), tt.body)
 		}
 	}
@@ -116,7 +134,7 @@ func testRoundTrip(t *testing.T, b mlsvc.Blobs) {
 	if err := b.Put(context.Background(), "predictions/p-4/stream", "application/octet-stream", &slowReader{r: bytes.NewReader(want)}); err != nil {
 		t.Fatalf("Put(stream): %v", err)
 	}
-	if got := get(t, b, "predictions/p-4/stream"); !bytes.Equal(got, want) {
+	if got := ReadAll(t, b, "predictions/p-4/stream"); !bytes.Equal(got, want) {
 		t.Errorf("Get(stream) = %d bytes, want %d bytes as put", len(got), len(want))
 	}
 }
@@ -130,7 +148,7 @@ func testOverwrite(t *testing.T, b mlsvc.Blobs) {
 	key := "models/m.json"
 	put(t, b, key, binary(5000))
 	put(t, b, key, []byte(`{"v":2}`)) // shorter: no tail of the old body may remain
-	if got, want := string(get(t, b, key)), `{"v":2}`; got != want {
+	if got, want := string(ReadAll(t, b, key)), `{"v":2}`; got != want {
 		t.Errorf("Get after overwrite = %.60q, want %q", got, want)
 	}
 }
@@ -187,7 +205,7 @@ func testConcurrentOverwrite(t *testing.T, b mlsvc.Blobs) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if got := get(t, b, key); !bodies[string(got)] {
+	if got := ReadAll(t, b, key); !bodies[string(got)] {
 		t.Errorf("final Get = %d bytes, not one of the bodies put", len(got))
 	}
 }
@@ -223,7 +241,7 @@ func testDelete(t *testing.T, b mlsvc.Blobs) {
 	if _, err := b.Get(ctx, gone); mlsvc.ErrorCode(err) != mlsvc.ENotFound {
 		t.Errorf("Get after Delete: error %v, want %s", err, mlsvc.ENotFound)
 	}
-	if got := string(get(t, b, keep)); got != "keep" {
+	if got := string(ReadAll(t, b, keep)); got != "keep" {
 		t.Errorf("Get(%q) after deleting its sibling = %q, want %q", keep, got, "keep")
 	}
 	for _, key := range []string{gone, "predictions/never/put"} {
@@ -233,7 +251,7 @@ func testDelete(t *testing.T, b mlsvc.Blobs) {
 	}
 	// The key can be used again.
 	put(t, b, gone, []byte("again"))
-	if got := string(get(t, b, gone)); got != "again" {
+	if got := string(ReadAll(t, b, gone)); got != "again" {
 		t.Errorf("Get after Delete and Put = %q, want %q", got, "again")
 	}
 }

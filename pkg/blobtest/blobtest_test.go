@@ -95,15 +95,7 @@ func run(t *testing.T, bug string) {
 	newBlobs := func(t *testing.T) mlsvc.Blobs { return &memBlobs{m: map[string][]byte{}, bug: bug} }
 	blobtest.Run(t, newBlobs, blobtest.Options{
 		URLTTL: func(t *testing.T, raw string) time.Duration {
-			u, err := url.Parse(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := strconv.Atoi(u.Query().Get("ttl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return time.Duration(n) * time.Second
+			return time.Duration(blobtest.QueryInt(t, raw, "ttl")) * time.Second
 		},
 		Down: map[string]func(t *testing.T) mlsvc.Blobs{
 			"down": func(t *testing.T) mlsvc.Blobs { return &memBlobs{m: map[string][]byte{}, down: true, bug: bug} },

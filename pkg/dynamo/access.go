@@ -151,13 +151,11 @@ func (s *Store) APIKeys(ctx context.Context, userID string) ([]*mlsvc.APIKey, er
 		if err != nil {
 			return nil, wrap(err, "list api keys")
 		}
-		for _, it := range out.Items {
-			k, err := item(it).apiKey()
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, k)
+		page, err := decodeItems(out.Items, item.apiKey)
+		if err != nil {
+			return nil, err
 		}
+		keys = append(keys, page...)
 	}
 	// Stored by id; listed oldest first.
 	sortKeys(keys)
@@ -228,24 +226,18 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 
 // SetPasswordHash implements mlsvc.AccessStore.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, oldHash, newHash string) error {
-	if userID == "" || len(userID) > maxKeyBytes {
-		return mlsvc.Errorf(mlsvc.ENotFound, "user not found")
+	_, ok, err := s.updateUser(ctx, userID, "SET password_hash = :new", "password_hash = :old",
+		item{":new": str(newHash), ":old": str(oldHash)})
+	if err != nil {
+		return wrap(err, "set password")
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Users),
-		Key:                       item{"id": str(userID)},
-		UpdateExpression:          aws.String("SET password_hash = :new"),
-		ConditionExpression:       aws.String("attribute_exists(id) AND password_hash = :old"),
-		ExpressionAttributeValues: item{":new": str(newHash), ":old": str(oldHash)},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if !ok {
 		if _, err := s.UserByID(ctx, userID); err != nil {
 			return err
 		}
 		return mlsvc.Errorf(mlsvc.EConflict, "the password of user %s changed meanwhile", userID)
 	}
-	return wrap(err, "set password")
+	return nil
 }
 
 func throttleKey(key string) item { return item{"pk": str("throttle#" + key), "sk": str("-")} }

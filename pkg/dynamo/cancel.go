@@ -15,7 +15,9 @@ import (
 
 // CancelPrediction implements mlsvc.Store: one transaction marks the
 // prediction canceled, only while it is pending, and refunds its cost, so
-// it cannot also complete or fail, and is refunded once.
+// it cannot also complete or fail, and is refunded once. pkg/sqlite/cancel.go
+// has the same two functions for SQLite: each adapter writes the rule in
+// its own database's transaction, and storetest holds both to it.
 func (s *Store) CancelPrediction(ctx context.Context, id string, at time.Time) error {
 	return s.endWithRefund(ctx, id, at, mlsvc.StatusCanceled, "")
 }

@@ -45,6 +45,8 @@ type Store struct {
 	tables Tables
 }
 
+// A compile-time check that Store is an mlsvc.Store; every adapter starts
+// with this struct, check and constructor (stepfn.Workflow too).
 var _ mlsvc.Store = (*Store)(nil)
 
 // NewStore returns a Store that keeps its records in tables through client.
@@ -87,14 +89,7 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 
 // UserByID implements mlsvc.Store.
 func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
-	it, err := s.get(ctx, s.tables.Users, "id", id)
-	if err != nil {
-		return nil, wrap(err, "get user")
-	}
-	if it == nil {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
-	}
-	return it.user()
+	return getByID(ctx, s, s.tables.Users, id, "user", item.user)
 }
 
 // UserByUsername implements mlsvc.Store.
@@ -151,41 +146,18 @@ func (s *Store) CreateModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 
 // Model implements mlsvc.Store.
 func (s *Store) Model(ctx context.Context, id string) (*mlsvc.CatalogEntry, error) {
-	it, err := s.get(ctx, s.tables.Models, "id", id)
-	if err != nil {
-		return nil, wrap(err, "get model")
-	}
-	if it == nil {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
-	}
-	return it.model()
+	return getByID(ctx, s, s.tables.Models, id, "model", item.model)
 }
 
 // Models implements mlsvc.Store. The catalog is a handful of items, so it
 // is read whole and sorted here.
 func (s *Store) Models(ctx context.Context) ([]*mlsvc.CatalogEntry, error) {
-	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+	return scanAll(ctx, s, &dynamodb.ScanInput{
 		TableName:      aws.String(s.tables.Models),
 		ConsistentRead: aws.Bool(true),
-	})
-	models := []*mlsvc.CatalogEntry{}
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, wrap(err, "scan models")
-		}
-		for _, it := range out.Items {
-			m, err := item(it).model()
-			if err != nil {
-				return nil, err
-			}
-			models = append(models, m)
-		}
-	}
-	slices.SortFunc(models, func(a, b *mlsvc.CatalogEntry) int {
+	}, "scan models", item.model, func(a, b *mlsvc.CatalogEntry) int {
 		return cmp.Or(cmp.Compare(a.Cost, b.Cost), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 	})
-	return models, nil
 }
 
 // CreatePrediction implements mlsvc.Store: one transaction charges the user
@@ -225,19 +197,14 @@ func (s *Store) CreatePrediction(ctx context.Context, p *mlsvc.Prediction) error
 
 // Prediction implements mlsvc.Store.
 func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, error) {
-	it, err := s.get(ctx, s.tables.Predictions, "id", id)
-	if err != nil {
-		return nil, wrap(err, "get prediction")
-	}
-	if it == nil {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
-	}
-	return it.prediction()
+	return getByID(ctx, s, s.tables.Predictions, id, "prediction", item.prediction)
 }
 
 // Predictions implements mlsvc.Store with a Query on the by_user index,
 // newest first. It reads one item past the page so that the last page has
 // no cursor. Like every GSI read, it is eventually consistent.
+// Transactions (ledger.go) has the same steps on another table, key and
+// cursor; queryPage holds what they share.
 func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.Prediction, string, error) {
 	limit := page.Size()
 	in := &dynamodb.QueryInput{
@@ -257,41 +224,42 @@ func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page)
 	if userID == "" {
 		return []*mlsvc.Prediction{}, "", nil
 	}
-	items, err := s.queryPage(ctx, in, limit, "query predictions")
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		if next, err = encodeCursor(items[limit-1]); err != nil {
-			return nil, "", err
-		}
-	}
-	preds, err := decodePredictions(items)
-	if err != nil {
-		return nil, "", err
-	}
-	return preds, next, nil
+	return queryPage(ctx, s, in, limit, "query predictions", item.prediction, encodeCursor)
 }
 
 // queryPage runs a Query for limit items and one more, which tells
 // whether another page follows: DynamoDB may return fewer per call (1 MB),
-// so it goes on from LastEvaluatedKey until it has them or the end.
-func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, op string) ([]map[string]types.AttributeValue, error) {
+// so it goes on from LastEvaluatedKey until it has them or the end. It
+// returns the page's items decoded with decode and, if another page
+// follows, the cursor made by cursor from the page's last item.
+func queryPage[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, limit int, op string,
+	decode func(item) (T, error), cursor func(item) (string, error)) ([]T, string, error) {
 	var items []map[string]types.AttributeValue
 	for {
 		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, wrap(err, op)
+			return nil, "", wrap(err, op)
 		}
 		items = append(items, out.Items...)
 		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
-			return items, nil
+			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		var err error
+		if next, err = cursor(items[limit-1]); err != nil {
+			return nil, "", err
+		}
+	}
+	page, err := decodeItems(items, decode)
+	if err != nil {
+		return nil, "", err
+	}
+	return page, next, nil
 }
 
 // CompletePrediction implements mlsvc.Store. Most predictions have no
@@ -338,42 +306,93 @@ func (s *Store) FailPrediction(ctx context.Context, id, reason string, at time.T
 // the sparse index pending, which holds only unfinished predictions; it is
 // meant for start-up, not for request paths.
 func (s *Store) PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, error) {
-	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+	return scanAll(ctx, s, &dynamodb.ScanInput{
 		TableName: aws.String(s.tables.Predictions),
 		IndexName: aws.String(IndexPending),
-	})
-	var items []map[string]types.AttributeValue
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, wrap(err, "scan pending predictions")
-		}
-		items = append(items, out.Items...)
-	}
-	preds, err := decodePredictions(items)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(preds, func(a, b *mlsvc.Prediction) int {
+	}, "scan pending predictions", item.prediction, func(a, b *mlsvc.Prediction) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
-	return preds, nil
 }
 
-func decodePredictions(items []map[string]types.AttributeValue) ([]*mlsvc.Prediction, error) {
-	preds := make([]*mlsvc.Prediction, 0, len(items))
+// decodeItems decodes each item with decode: empty, not nil, for none.
+func decodeItems[T any](items []map[string]types.AttributeValue, decode func(item) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(items))
 	for _, it := range items {
-		p, err := item(it).prediction()
+		v, err := decode(it)
 		if err != nil {
 			return nil, err
 		}
-		preds = append(preds, p)
+		out = append(out, v)
 	}
-	return preds, nil
+	return out, nil
 }
 
 // maxKeyBytes is DynamoDB's limit on a partition key: no item has a longer one.
 const maxKeyBytes = 2048
+
+// getByID reads the item of table whose key "id" is id and decodes it;
+// ENotFound (naming it what) if there is none.
+func getByID[T any](ctx context.Context, s *Store, table, id, what string, decode func(item) (T, error)) (T, error) {
+	var zero T
+	it, err := s.get(ctx, table, "id", id)
+	if err != nil {
+		return zero, wrap(err, "get "+what)
+	}
+	if it == nil {
+		return zero, mlsvc.Errorf(mlsvc.ENotFound, "%s %s not found", what, id)
+	}
+	return decode(it)
+}
+
+// scanAll reads every page of a Scan, decodes each item with decode and
+// sorts them by order (if not nil: a Scan's order is arbitrary); op names
+// the Scan in an error.
+func scanAll[T any](ctx context.Context, s *Store, in *dynamodb.ScanInput, op string, decode func(item) (T, error), order func(a, b T) int) ([]T, error) {
+	var items []map[string]types.AttributeValue
+	pages := dynamodb.NewScanPaginator(s.db, in)
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, wrap(err, op)
+		}
+		items = append(items, out.Items...)
+	}
+	vs, err := decodeItems(items, decode)
+	if err == nil && order != nil {
+		slices.SortFunc(vs, order)
+	}
+	return vs, err
+}
+
+// updateUser runs the update expression set on the item of user userID,
+// conditioned on the item existing and on cond (if not empty), and returns
+// the attributes it set. ok is false, with no error, if there is no such
+// user or cond does not hold.
+func (s *Store) updateUser(ctx context.Context, userID, set, cond string, values item) (attrs item, ok bool, err error) {
+	if userID == "" || len(userID) > maxKeyBytes { // no such key, and DynamoDB would reject it
+		return nil, false, nil
+	}
+	condition := "attribute_exists(id)"
+	if cond != "" {
+		condition += " AND " + cond
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.tables.Users),
+		Key:                       item{"id": str(userID)},
+		UpdateExpression:          aws.String(set),
+		ConditionExpression:       aws.String(condition),
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Attributes, true, nil
+}
 
 // get reads one item by its key, strongly consistent; nil if there is none.
 func (s *Store) get(ctx context.Context, table, keyName, key string) (item, error) {

@@ -140,6 +140,9 @@ func predictionItem(p *mlsvc.Prediction) item {
 	return it
 }
 
+// prediction decodes predictionItem's layout. Each record's decoder (user,
+// model, prediction here; entry in ledger.go) has the same shape on purpose:
+// it names its own attributes one by one, as item says.
 func (it item) prediction() (*mlsvc.Prediction, error) {
 	var d decoder
 	p := &mlsvc.Prediction{
@@ -178,6 +181,8 @@ func (d *decoder) fail(name, want string) {
 	}
 }
 
+// str, strs and num are one reader per attribute type, alike on purpose:
+// each checks its type and names it when the attribute is not of it.
 func (d *decoder) str(it item, name string) string {
 	v, ok := it[name].(*types.AttributeValueMemberS)
 	if !ok {
@@ -205,13 +210,19 @@ func (d *decoder) strs(it item, name string) []string {
 	return out
 }
 
-func (d *decoder) int(it item, name string) int64 {
+// num is the text of a number attribute; "" (which parses as no number)
+// if it is not one. It is str's twin for numbers (see str).
+func (d *decoder) num(it item, name string) string {
 	v, ok := it[name].(*types.AttributeValueMemberN)
 	if !ok {
 		d.fail(name, "a number")
-		return 0
+		return ""
 	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
+	return v.Value
+}
+
+func (d *decoder) int(it item, name string) int64 {
+	n, err := strconv.ParseInt(d.num(it, name), 10, 64)
 	if err != nil {
 		d.fail(name, "an integer")
 	}
@@ -219,12 +230,7 @@ func (d *decoder) int(it item, name string) int64 {
 }
 
 func (d *decoder) float(it item, name string) float64 {
-	v, ok := it[name].(*types.AttributeValueMemberN)
-	if !ok {
-		d.fail(name, "a number")
-		return 0
-	}
-	f, err := strconv.ParseFloat(v.Value, 64)
+	f, err := strconv.ParseFloat(d.num(it, name), 64)
 	if err != nil {
 		d.fail(name, "a float")
 	}
@@ -261,6 +267,12 @@ func encodeCursor(it item) (string, error) {
 	if err := d.err("cursor"); err != nil {
 		return "", err
 	}
+	return sealCursor(c)
+}
+
+// sealCursor encodes c, a cursor's struct, as base64 of JSON: the
+// inverse of openCursor.
+func sealCursor(c any) (string, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("dynamo: encode cursor: %w", err)

@@ -2,8 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -41,6 +39,9 @@ const (
 // paymentKey is the partition key of the guard item of a payment id.
 func paymentKey(id string) string { return "payment#" + id }
 
+// entryItem and entry are a ledger entry's layout, written out attribute by
+// attribute like the other records' in item.go (prediction's has the same
+// shape).
 func entryItem(e *mlsvc.LedgerEntry) item {
 	it := item{
 		"user_id":       str(e.UserID),
@@ -186,7 +187,9 @@ func (s *Store) Credit(ctx context.Context, e *mlsvc.LedgerEntry) (mlsvc.Cents, 
 }
 
 // Transactions implements mlsvc.Store with a strongly consistent Query of
-// the ledger, newest first, reading one item past the page.
+// the ledger, newest first, reading one item past the page. Predictions
+// (dynamo.go) has the same steps on another table, key and cursor;
+// queryPage holds what they share.
 func (s *Store) Transactions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.LedgerEntry, string, error) {
 	limit := page.Size()
 	in := &dynamodb.QueryInput{
@@ -206,40 +209,22 @@ func (s *Store) Transactions(ctx context.Context, userID string, page mlsvc.Page
 	if userID == "" || len(userID) > maxKeyBytes || strings.HasPrefix(userID, paymentKey("")) {
 		return []*mlsvc.LedgerEntry{}, "", nil
 	}
-	items, err := s.queryPage(ctx, in, limit, "query ledger")
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		last := item(items[limit-1])
-		var d decoder
-		c := ledgerCursor{UserID: d.str(last, "user_id"), EntryKey: d.str(last, "entry_key")}
-		if err := d.err("ledger cursor"); err != nil {
-			return nil, "", err
-		}
-		b, err := json.Marshal(c)
-		if err != nil {
-			return nil, "", fmt.Errorf("dynamo: encode ledger cursor: %w", err)
-		}
-		next = base64.RawURLEncoding.EncodeToString(b)
-	}
-	es := make([]*mlsvc.LedgerEntry, 0, len(items))
-	for _, it := range items {
-		e, err := item(it).entry()
-		if err != nil {
-			return nil, "", err
-		}
-		es = append(es, e)
-	}
-	return es, next, nil
+	return queryPage(ctx, s, in, limit, "query ledger", item.entry, encodeLedgerCursor)
 }
 
 // ledgerCursor is the key of the last entry of a page.
 type ledgerCursor struct {
 	UserID   string `json:"user_id"`
 	EntryKey string `json:"entry_key"`
+}
+
+func encodeLedgerCursor(it item) (string, error) {
+	var d decoder
+	c := ledgerCursor{UserID: d.str(it, "user_id"), EntryKey: d.str(it, "entry_key")}
+	if err := d.err("ledger cursor"); err != nil {
+		return "", err
+	}
+	return sealCursor(c)
 }
 
 func decodeLedgerCursor(s, userID string) (item, error) {
@@ -262,23 +247,8 @@ func decodeLedgerCursor(s, userID string) (item, error) {
 // Users implements mlsvc.Store with a Scan of the users table: for the
 // audit, never a request path.
 func (s *Store) Users(ctx context.Context) ([]*mlsvc.User, error) {
-	pages := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+	return scanAll(ctx, s, &dynamodb.ScanInput{
 		TableName:      aws.String(s.tables.Users),
 		ConsistentRead: aws.Bool(true),
-	})
-	users := []*mlsvc.User{}
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, wrap(err, "scan users")
-		}
-		for _, it := range out.Items {
-			u, err := item(it).user()
-			if err != nil {
-				return nil, err
-			}
-			users = append(users, u)
-		}
-	}
-	return users, nil
+	}, "scan users", item.user, nil)
 }

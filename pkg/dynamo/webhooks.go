@@ -2,11 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"mlsvc/pkg/mlsvc"
 )
@@ -17,44 +12,27 @@ import (
 // WebhookSecret implements mlsvc.Store: one conditional update keeps the
 // first secret stored, so two first calls at once agree.
 func (s *Store) WebhookSecret(ctx context.Context, userID, candidate string) (string, error) {
-	if userID == "" || len(userID) > maxKeyBytes {
-		return "", mlsvc.Errorf(mlsvc.ENotFound, "user not found")
-	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Users),
-		Key:                       item{"id": str(userID)},
-		UpdateExpression:          aws.String("SET webhook_secret = if_not_exists(webhook_secret, :candidate)"),
-		ConditionExpression:       aws.String("attribute_exists(id)"),
-		ExpressionAttributeValues: item{":candidate": str(candidate)},
-		ReturnValues:              types.ReturnValueUpdatedNew,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return "", mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
-	}
+	attrs, ok, err := s.updateUser(ctx, userID, "SET webhook_secret = if_not_exists(webhook_secret, :candidate)", "",
+		item{":candidate": str(candidate)})
 	if err != nil {
 		return "", wrap(err, "webhook secret")
 	}
+	if !ok {
+		return "", mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
+	}
 	var d decoder
-	secret := d.str(out.Attributes, "webhook_secret")
+	secret := d.str(attrs, "webhook_secret")
 	return secret, d.err("webhook secret")
 }
 
 // SetWebhookSecret implements mlsvc.Store.
 func (s *Store) SetWebhookSecret(ctx context.Context, userID, secret string) error {
-	if userID == "" || len(userID) > maxKeyBytes {
-		return mlsvc.Errorf(mlsvc.ENotFound, "user not found")
+	_, ok, err := s.updateUser(ctx, userID, "SET webhook_secret = :secret", "", item{":secret": str(secret)})
+	if err != nil {
+		return wrap(err, "set webhook secret")
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.tables.Users),
-		Key:                       item{"id": str(userID)},
-		UpdateExpression:          aws.String("SET webhook_secret = :secret"),
-		ConditionExpression:       aws.String("attribute_exists(id)"),
-		ExpressionAttributeValues: item{":secret": str(secret)},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if !ok {
 		return mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", userID)
 	}
-	return wrap(err, "set webhook secret")
+	return nil
 }

@@ -79,7 +79,9 @@ type newKeyResponse struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// apiKeyResponse is a key as listed: never the key itself.
+// apiKeyResponse is a key as listed: never the key itself. The response
+// types are struct literals of JSON fields; the tests (pkg/local,
+// test/aws) declare their own of the same shape on purpose.
 type apiKeyResponse struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`

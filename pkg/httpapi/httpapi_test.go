@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,10 +17,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/internal/localtest"
 	"mlsvc/pkg/httperr"
-	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
-	"mlsvc/pkg/sqlite"
 )
 
 // countingStore counts username lookups: each is one password check.
@@ -49,16 +47,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	blobs, err := localblob.New(filepath.Join(dir, "blobs"), "/blobs/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, blobs := localtest.Open(t)
 	f := &fixture{store: &countingStore{Store: db}, now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
 	svc := mlsvc.New(mlsvc.Config{Store: f.store, Blobs: blobs, Workflow: noWorkflow{}, BcryptCost: bcrypt.MinCost})
 	f.auth = NewAuth(svc, mlsvc.AuthCacheTTL, nil)
@@ -68,7 +57,7 @@ func newFixture(t *testing.T) *fixture {
 	f.api.Mount(mux)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
-	err = db.PutModel(t.Context(), &mlsvc.CatalogEntry{ID: "lr", Name: "Linear", Cost: 1_00, File: "models/lr.json",
+	err := db.PutModel(t.Context(), &mlsvc.CatalogEntry{ID: "lr", Name: "Linear", Cost: 1_00, File: "models/lr.json",
 		Format: "linear", Features: []string{"a", "b"}, CreatedAt: f.now})
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,8 @@ func optional(s string) *string {
 }
 
 // transactions is GET /account/transactions?limit=&cursor=: the caller's
-// ledger, newest first, paged like GET /predictions (X-Next-Cursor).
+// ledger, newest first, paged like GET /predictions (X-Next-Cursor), in the
+// same steps as predictions (predictions.go), through pageOf and writePage.
 func (a *API) transactions(w http.ResponseWriter, r *http.Request, userID string) error {
 	page, err := pageOf(r)
 	if err != nil {
@@ -39,18 +40,13 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request, userID string
 	if err != nil {
 		return err
 	}
-	out := make([]entryResponse, len(es))
-	for i, e := range es {
-		out[i] = entryResponse{
+	w.Header().Set("Cache-Control", "no-store")
+	writePage(w, es, next, func(e *mlsvc.LedgerEntry) entryResponse {
+		return entryResponse{
 			ID: e.ID, Type: string(e.Type), Amount: e.Amount, BalanceAfter: e.BalanceAfter,
 			PredictionID: optional(e.PredictionID), PaymentID: optional(e.PaymentID), CreatedAt: e.CreatedAt,
 		}
-	}
-	if next != "" {
-		w.Header().Set("X-Next-Cursor", next)
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, out)
+	})
 	return nil
 }
 

@@ -159,6 +159,9 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, userID string) er
 	return nil
 }
 
+// predictions is GET /predictions?limit=&cursor=: the caller's predictions,
+// newest first. transactions (ledger.go) pages the ledger in the same
+// steps, through pageOf and writePage.
 func (a *API) predictions(w http.ResponseWriter, r *http.Request, userID string) error {
 	page, err := pageOf(r)
 	if err != nil {
@@ -168,15 +171,21 @@ func (a *API) predictions(w http.ResponseWriter, r *http.Request, userID string)
 	if err != nil {
 		return err
 	}
-	out := make([]predictionSummary, len(ps))
-	for i, p := range ps {
-		out[i] = summary(p)
+	writePage(w, ps, next, summary)
+	return nil
+}
+
+// writePage answers with a page of a listing, each item as view shows it,
+// and the cursor of the next page, if one follows, in X-Next-Cursor.
+func writePage[T, R any](w http.ResponseWriter, items []T, next string, view func(T) R) {
+	out := make([]R, len(items))
+	for i, it := range items {
+		out[i] = view(it)
 	}
 	if next != "" {
 		w.Header().Set("X-Next-Cursor", next)
 	}
 	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 // pageOf reads a listing's ?limit= and ?cursor= (the cursor is checked by

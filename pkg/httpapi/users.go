@@ -27,6 +27,9 @@ func (a *API) register(w http.ResponseWriter, r *http.Request, _ string) error {
 	return nil
 }
 
+// userResponse is GET /users/me. The response types are struct literals of
+// JSON fields; the tests (pkg/local, test/aws) declare their own of the same
+// shape on purpose.
 type userResponse struct {
 	UserID    string      `json:"user_id"`
 	Firstname string      `json:"firstname"`

@@ -82,6 +82,8 @@ func TestRouteRequestLog(t *testing.T) {
 		}
 		return resp, line
 	}
+	// check is the check of pkg/local's TestRequestLog too: both runtimes'
+	// request lines are held to the same fields.
 	check := func(name string, line map[string]any, want map[string]any) {
 		t.Helper()
 		for k, v := range want {

@@ -211,6 +211,8 @@ func TestPasswordChangeRevokesTokens(t *testing.T) {
 	}
 }
 
+// keyJSON is an API key as a client decodes it, declared here like
+// predictionJSON (local_test.go) rather than taken from httpapi.
 type keyJSON struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`

@@ -3,7 +3,6 @@ package local_test
 import (
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,16 +52,7 @@ func TestCancel(t *testing.T) {
 
 	// Ten cancels at once: one wins, the others are conflicts.
 	_, id2 := ann.predict("lr", rows)
-	codes := make([]int, 10)
-	var wg sync.WaitGroup
-	for i := range codes {
-		wg.Go(func() { codes[i] = ann.do("POST", "/predict/"+id2+"/cancel", "", nil) })
-	}
-	wg.Wait()
-	n := map[int]int{}
-	for _, c := range codes {
-		n[c]++
-	}
+	n := atOnce(10, func() int { return ann.do("POST", "/predict/"+id2+"/cancel", "", nil) })
 	if n[200] != 1 || n[409] != 9 {
 		t.Errorf("10 concurrent cancels: %v, want one 200 and nine 409", n)
 	}

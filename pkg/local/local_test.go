@@ -76,34 +76,27 @@ type client struct {
 // do sends a request and decodes a JSON response into out (if not nil).
 func (c *client) do(method, path, body string, out any) int {
 	c.a.t.Helper()
-	req, err := http.NewRequest(method, c.a.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		c.a.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.user != "" {
-		req.SetBasicAuth(c.user, c.pass)
-	}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		c.a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 400 {
+	code, _, data := c.send(method, path, jsonType(body), body)
+	if code >= 400 {
 		var e struct{ Detail string }
-		if err := json.Unmarshal(data, &e); err != nil || e.Detail == "" {
-			c.a.t.Errorf("%s %s: status %d without a JSON detail: %s", method, path, resp.StatusCode, data)
+		if err := json.Unmarshal([]byte(data), &e); err != nil || e.Detail == "" {
+			c.a.t.Errorf("%s %s: status %d without a JSON detail: %s", method, path, code, data)
 		}
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			c.a.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, data, err)
+		if err := json.Unmarshal([]byte(data), out); err != nil {
+			c.a.t.Fatalf("%s %s: %d %s: %v", method, path, code, data, err)
 		}
 	}
-	return resp.StatusCode
+	return code
+}
+
+// jsonType is the Content-Type of a JSON request body: none without one.
+func jsonType(body string) string {
+	if body == "" {
+		return ""
+	}
+	return "application/json"
 }
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -122,6 +115,10 @@ func (a *testApp) register(name string, topUp string) *client {
 	return c
 }
 
+// predictionJSON is a prediction as a client decodes it. The tests declare
+// the wire format themselves (test/aws has predictionView) instead of using
+// httpapi's response types, so they check the API, not the server against
+// its own types.
 type predictionJSON struct {
 	ID         string          `json:"id"`
 	Status     string          `json:"status"`
@@ -268,6 +265,8 @@ func reference(t *testing.T, modelID, rows string) ([]float64, string) {
 	return preds, csv.String()
 }
 
+// get fetches url (a signed blob URL) without the API client. localblob's
+// tests have fetch of the same shape, in their own package.
 func get(t *testing.T, url string, want int) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -282,25 +281,27 @@ func get(t *testing.T, url string, want int) string {
 	return string(data)
 }
 
-// TestConcurrentCharges: 30 parallel requests from a user whose balance
-// covers exactly 5.
-func TestConcurrentCharges(t *testing.T) {
-	a := open(t, t.TempDir(), mlsvc.Delay{Min: time.Hour, Max: time.Hour})
-	c := a.register("bob", "50")
-	codes := make([]int, 30)
+// atOnce runs f n times concurrently and counts the statuses it returns.
+func atOnce(n int, f func() int) map[int]int {
+	codes := make([]int, n)
 	var wg sync.WaitGroup
 	for i := range codes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			codes[i], _ = c.predict("lr", rows)
-		}()
+		wg.Go(func() { codes[i] = f() })
 	}
 	wg.Wait()
 	count := map[int]int{}
 	for _, code := range codes {
 		count[code]++
 	}
+	return count
+}
+
+// TestConcurrentCharges: 30 parallel requests from a user whose balance
+// covers exactly 5.
+func TestConcurrentCharges(t *testing.T) {
+	a := open(t, t.TempDir(), mlsvc.Delay{Min: time.Hour, Max: time.Hour})
+	c := a.register("bob", "50")
+	count := atOnce(30, func() int { code, _ := c.predict("lr", rows); return code })
 	if count[202] != 5 || count[402] != 25 {
 		t.Errorf("statuses = %v, want 5×202 and 25×402", count)
 	}
@@ -625,7 +626,9 @@ func TestCSVTooLarge(t *testing.T) {
 }
 
 // TestExpiredFiles: a prediction whose files are gone (expired) still
-// shows its record, saying so, instead of failing.
+// shows its record, saying so, instead of failing. It opens as
+// TestStartSweepsUnreferencedFiles does, with a completed prediction whose
+// files it then removes.
 func TestExpiredFiles(t *testing.T) {
 	dir := t.TempDir()
 	a := open(t, dir, mlsvc.Delay{})
@@ -654,7 +657,8 @@ func TestExpiredFiles(t *testing.T) {
 
 // TestStartSweepsUnreferencedFiles: at start, temporary files of writes a
 // killed process never finished and the files of predictions that do not
-// exist are removed; a prediction's own files stay.
+// exist are removed; a prediction's own files stay. It opens as
+// TestExpiredFiles does, with a completed prediction and its files.
 func TestStartSweepsUnreferencedFiles(t *testing.T) {
 	dir := t.TempDir()
 	a := open(t, dir, mlsvc.Delay{})

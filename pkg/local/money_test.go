@@ -8,15 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mlsvc/catalog"
-	"mlsvc/internal/testenv"
+	"mlsvc/internal/stripemock"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/stripepay"
@@ -308,7 +303,7 @@ func TestStripeWebhook(t *testing.T) {
 // TestStripeCheckout: POST /account/topup creates a Checkout Session on
 // stripe-mock and returns its URL and id.
 func TestStripeCheckout(t *testing.T) {
-	a := openMode(t, mlsvc.TopUpStripe, stripeTestPayments(t, startStripeMock(t)))
+	a := openMode(t, mlsvc.TopUpStripe, stripeTestPayments(t, stripemock.Start(t)))
 	c := a.register("xena", "")
 	var out struct {
 		CheckoutURL string `json:"checkout_url"`
@@ -328,48 +323,4 @@ func TestStripeCheckout(t *testing.T) {
 	if got := c.balance(); got != "0" {
 		t.Errorf("balance %s before any payment, want 0", got)
 	}
-}
-
-// startStripeMock runs stripe-mock on a free loopback port until t ends and
-// returns its URL. It skips without stripe-mock (fails under CI).
-func startStripeMock(t *testing.T) string {
-	t.Helper()
-	// make aws-setup installs it in the repo's .cache/bin.
-	bin := filepath.Join("..", "..", ".cache", "bin", "stripe-mock")
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("stripe-mock"); err != nil {
-			gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-			bin = filepath.Join(strings.TrimSpace(string(gopath)), "bin", "stripe-mock")
-			if _, err := os.Stat(bin); err != nil {
-				testenv.Skip(t, "stripe-mock not installed: go install github.com/stripe/stripe-mock@v0.203.0 (make aws-setup does, into .cache/bin)")
-			}
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "-http-addr", addr)
-	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	url := "http://" + addr
-	testenv.WaitFor(t, 20*time.Second, 50*time.Millisecond, func() error {
-		resp, err := http.Get(url + "/v1/charges")
-		if err != nil {
-			return fmt.Errorf("stripe-mock on %s: %w", addr, err)
-		}
-		resp.Body.Close()
-		return nil
-	})
-	return url
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -152,7 +151,9 @@ func TestPendingGauge(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer for concurrent writers.
+// syncBuffer is a bytes.Buffer for concurrent writers. test/aws's
+// harness_test.go has its own: two test packages share no unexported
+// helper, and these few lines do not make a package worth importing.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -164,7 +165,9 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
-// lines returns the JSON log lines written so far.
+// lines returns the JSON log lines written so far, parsed as pkg/obs's
+// tests parse theirs (lines in obs_test.go): each test package reads the
+// logs it captured.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
 	s.mu.Lock()
@@ -206,23 +209,10 @@ func TestRequestLog(t *testing.T) {
 		t.Fatal("no user id")
 	}
 
-	send := func(method, path, requestID string, body string) *http.Response {
+	send := func(method, path, requestID string, body string) (int, http.Header) {
 		t.Helper()
-		req, _ := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
-		req.SetBasicAuth(c.user, c.pass)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if requestID != "" {
-			req.Header.Set("X-Request-Id", requestID)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		code, hdr, _ := c.send(method, path, jsonType(body), body, "X-Request-Id", requestID)
+		return code, hdr
 	}
 	// requestLines are the lines of the request id.
 	requestLines := func(id string) (line map[string]any, others []map[string]any) {
@@ -245,6 +235,8 @@ func TestRequestLog(t *testing.T) {
 		}
 		return line, others
 	}
+	// check is the check of pkg/lambdafn's TestRequestLog too: both
+	// runtimes' request lines are held to the same fields.
 	check := func(name string, line map[string]any, want map[string]any) {
 		t.Helper()
 		for k, v := range want {
@@ -257,9 +249,9 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 
-	resp := send("POST", "/predict", "req-predict-1", `{"model_id":"lr","input_data":`+rows+`}`)
-	if resp.StatusCode != 202 || resp.Header.Get("X-Request-Id") != "req-predict-1" {
-		t.Fatalf("predict: %d, X-Request-Id %q", resp.StatusCode, resp.Header.Get("X-Request-Id"))
+	code, hdr := send("POST", "/predict", "req-predict-1", `{"model_id":"lr","input_data":`+rows+`}`)
+	if code != 202 || hdr.Get("X-Request-Id") != "req-predict-1" {
+		t.Fatalf("predict: %d, X-Request-Id %q", code, hdr.Get("X-Request-Id"))
 	}
 	line, others := requestLines("req-predict-1")
 	check("predict", line, map[string]any{
@@ -292,8 +284,8 @@ func TestRequestLog(t *testing.T) {
 		t.Errorf("no completion line with the prediction, its request id and user: %v", logs.lines(t))
 	}
 
-	resp = send("GET", "/predict/"+pid, "", "")
-	id := resp.Header.Get("X-Request-Id")
+	_, hdr = send("GET", "/predict/"+pid, "", "")
+	id := hdr.Get("X-Request-Id")
 	if len(id) != 32 {
 		t.Fatalf("generated X-Request-Id %q", id)
 	}

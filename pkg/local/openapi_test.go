@@ -72,8 +72,9 @@ func documented(t *testing.T, a *testApp) *sync.Map {
 	return seen
 }
 
-// send makes a request with the given content type and headers and returns
-// the status, headers and body.
+// send makes a request with the given content type and headers (name,
+// value pairs; an empty value sets none) and returns the status, headers
+// and body. Every request helper of these tests goes through it.
 func (c *client) send(method, path, contentType, body string, hdr ...string) (int, http.Header, string) {
 	c.a.t.Helper()
 	req, err := http.NewRequest(method, c.a.srv.URL+path, strings.NewReader(body))
@@ -84,7 +85,9 @@ func (c *client) send(method, path, contentType, body string, hdr ...string) (in
 		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		if hdr[i+1] != "" {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
 	}
 	if c.user != "" {
 		req.SetBasicAuth(c.user, c.pass)

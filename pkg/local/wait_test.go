@@ -3,9 +3,6 @@ package local_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,21 +13,8 @@ import (
 // the Preference-Applied header and the decoded body.
 func (c *client) doPrefer(method, path, body, prefer string) (int, string, predictionJSON) {
 	c.a.t.Helper()
-	req, err := http.NewRequest(method, c.a.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		c.a.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Prefer", prefer)
-	req.SetBasicAuth(c.user, c.pass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	code, hdr, answer := c.send(method, path, jsonType(body), body, "Prefer", prefer)
+	data := []byte(answer)
 	var p predictionJSON
 	if err := json.Unmarshal(data, &p); err != nil {
 		c.a.t.Fatalf("%s %s: %s: %v", method, path, data, err)
@@ -43,7 +27,7 @@ func (c *client) doPrefer(method, path, body, prefer string) (int, string, predi
 		json.Unmarshal(data, &accepted)
 		p.ID, p.Status = accepted.PredictionID, accepted.Status
 	}
-	return resp.StatusCode, resp.Header.Get("Preference-Applied"), p
+	return code, hdr.Get("Preference-Applied"), p
 }
 
 // TestPreferWaitCompletes: with no workflow delay, POST /predict with

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,6 +103,8 @@ type response struct {
 	body string
 }
 
+// fetch GETs u as a browser would. pkg/local's tests have get of the same
+// shape, in their own package.
 func fetch(t *testing.T, u string) response {
 	t.Helper()
 	resp, err := http.Get(u)
@@ -137,15 +138,7 @@ func TestBlobs(t *testing.T) {
 	}
 	blobtest.Run(t, func(t *testing.T) mlsvc.Blobs { return newStore(t) }, blobtest.Options{
 		URLTTL: func(t *testing.T, u string) time.Duration {
-			parsed, err := url.Parse(u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exp, err := strconv.ParseInt(parsed.Query().Get("exp"), 10, 64)
-			if err != nil {
-				t.Fatalf("URL %s: exp: %v", u, err)
-			}
-			return time.Unix(exp, 0).Sub(signedAt)
+			return time.Unix(blobtest.QueryInt(t, u, "exp"), 0).Sub(signedAt)
 		},
 		Down: map[string]func(t *testing.T) mlsvc.Blobs{
 			"disk full":     failing(syscall.ENOSPC),

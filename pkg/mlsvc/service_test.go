@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,9 +12,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mlsvc/catalog"
-	"mlsvc/pkg/localblob"
+	"mlsvc/internal/localtest"
 	"mlsvc/pkg/mlsvc"
-	"mlsvc/pkg/sqlite"
 )
 
 // starts records the workflow starts.
@@ -65,16 +63,7 @@ func newService(t *testing.T, wrap func(mlsvc.Store) mlsvc.Store) (*mlsvc.Servic
 
 func newServiceBlobs(t *testing.T, wrap func(mlsvc.Store) mlsvc.Store) (*mlsvc.Service, mlsvc.Store, *starts, *mlsvc.User, *watchedBlobs) {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	lb, err := localblob.New(filepath.Join(dir, "blobs"), "/blobs/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, lb := localtest.Open(t)
 	blobs := &watchedBlobs{Blobs: lb}
 	var store mlsvc.Store = db
 	if wrap != nil {
@@ -90,14 +79,7 @@ func newServiceBlobs(t *testing.T, wrap func(mlsvc.Store) mlsvc.Store) (*mlsvc.S
 	if err := svc.Seed(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
-	u, err := svc.Register(ctx, "Ann", "ann", "password1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.TopUp(ctx, u.ID, 100_00); err != nil {
-		t.Fatal(err)
-	}
-	return svc, db, w, u, blobs
+	return svc, db, w, localtest.FundedUser(t, svc, 100_00), blobs
 }
 
 const row = `{"feature_0":0.5,"feature_1":0.5,"feature_2":10,"feature_3":50,"feature_4":20}`
@@ -156,22 +138,10 @@ func TestChargeCommittedDespiteError(t *testing.T) {
 // and refunded, once.
 func TestSettleStale(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	blobs, _ := localblob.New(filepath.Join(dir, "blobs"), "/blobs/")
+	db, blobs := localtest.Open(t)
 	svc := mlsvc.New(mlsvc.Config{Store: db, Blobs: blobs, Workflow: &starts{}, BcryptCost: bcrypt.MinCost, Now: func() time.Time { return now }})
 	ctx := t.Context()
-	u, err := svc.Register(ctx, "Ann", "ann", "password1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.TopUp(ctx, u.ID, 30_00); err != nil {
-		t.Fatal(err)
-	}
+	u := localtest.FundedUser(t, svc, 30_00)
 	for id, age := range map[string]time.Duration{"old": time.Hour, "recent": 10 * time.Minute} {
 		p := &mlsvc.Prediction{ID: id, UserID: u.ID, ModelID: "lr", Status: mlsvc.StatusPending, Cost: 10_00,
 			Delay: 20 * time.Second, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age)}

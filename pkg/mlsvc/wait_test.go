@@ -2,12 +2,12 @@ package mlsvc_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mlsvc/internal/localtest"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/sqlite"
 )
@@ -16,24 +16,14 @@ import (
 // store, and a user's pending prediction.
 func awaitSetup(t *testing.T, broker *mlsvc.Broker) (*mlsvc.Service, *sqlite.Store, string, string) {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store, _ := localtest.Open(t)
 	cfg := mlsvc.Config{Store: store, Workflow: &starts{}, BcryptCost: bcrypt.MinCost, Broker: broker}
 	if broker != nil {
 		cfg.OnFinish = broker.Publish
 	}
 	svc := mlsvc.New(cfg)
 	ctx := context.Background()
-	u, err := svc.Register(ctx, "Ann", "ann", "password1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.TopUp(ctx, u.ID, 10_00); err != nil {
-		t.Fatal(err)
-	}
+	u := localtest.FundedUser(t, svc, 10_00)
 	now := time.Now().UTC()
 	p := &mlsvc.Prediction{ID: "p1", UserID: u.ID, ModelID: "lr", Status: mlsvc.StatusPending, Cost: 1_00, Rows: 1,
 		Delay: time.Hour, CreatedAt: now, UpdatedAt: now}
@@ -44,7 +34,9 @@ func awaitSetup(t *testing.T, broker *mlsvc.Broker) (*mlsvc.Service, *sqlite.Sto
 }
 
 // TestAwaitWokenByBroker: a cancel published to the broker ends the wait
-// at once, well before the fallback poll (1 s).
+// at once, well before the fallback poll (1 s). TestAwaitPollsWithoutBroker
+// takes the same steps without a broker: the two differ in how the end is
+// learnt, and in how soon.
 func TestAwaitWokenByBroker(t *testing.T) {
 	broker := mlsvc.NewBroker()
 	svc, _, userID, id := awaitSetup(t, broker)
@@ -71,7 +63,8 @@ func TestAwaitWokenByBroker(t *testing.T) {
 }
 
 // TestAwaitPollsWithoutBroker: without a broker (Lambda) the end, written
-// by another process, is found by polling the store.
+// by another process, is found by polling the store. Same steps as
+// TestAwaitWokenByBroker, which has a broker.
 func TestAwaitPollsWithoutBroker(t *testing.T) {
 	svc, store, userID, id := awaitSetup(t, nil)
 	completed := make(chan struct{})

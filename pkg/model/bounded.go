@@ -12,26 +12,17 @@ import (
 // cannot make the decoder allocate far more than MaxNodes elements: the element
 // count is bounded from the raw text before anything is allocated.
 
-type int32s []int32
+type (
+	int32s   = bounded[int32]
+	float32s = bounded[float32]
+	float64s = bounded[float64]
+)
 
-func (s *int32s) UnmarshalJSON(raw []byte) error {
-	var v []int32
-	if err := decodeBounded(raw, &v, MaxNodes); err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
+// bounded is a list of numbers decoded by decodeBounded, up to MaxNodes.
+type bounded[T int32 | float32 | float64] []T
 
-type float64s []float64
-
-func (s *float64s) UnmarshalJSON(raw []byte) error {
-	var v []float64
-	if err := decodeBounded(raw, &v, MaxNodes); err != nil {
-		return err
-	}
-	*s = v
-	return nil
+func (s *bounded[T]) UnmarshalJSON(raw []byte) error {
+	return decodeBounded(raw, (*[]T)(s), MaxNodes)
 }
 
 // decodeBounded decodes a JSON array into *v (a pointer to a slice) after
@@ -56,6 +47,38 @@ func decodeBounded[T any](raw []byte, v *[]T, limit int) error {
 		return err
 	}
 	*v = s
+	return nil
+}
+
+// streamList decodes a JSON array with streamArray into a list, calling
+// check (if not nil) on each element before it is added: the elements
+// decoded so far are returned with an error.
+func streamList[T any](raw []byte, limit int, what string, strict bool, check func(elem *T) error) ([]T, error) {
+	var out []T
+	err := streamArray(raw, limit, what, strict, func(_ int, elem *T) error {
+		if check != nil {
+			if err := check(elem); err != nil {
+				return err
+			}
+		}
+		out = append(out, *elem)
+		return nil
+	})
+	return out, err
+}
+
+// nodeBudget counts the nodes of a model's trees as they are decoded: add
+// fails once they pass MaxNodes in all. unit names them in the error.
+type nodeBudget struct {
+	total int
+	unit  string
+}
+
+func (b *nodeBudget) add(n int) error {
+	b.total += n
+	if b.total > MaxNodes {
+		return fmt.Errorf("more than %d %s in all", MaxNodes, b.unit)
+	}
 	return nil
 }
 

@@ -22,6 +22,9 @@ type cbFile struct {
 	CtrData        nonEmpty       `json:"ctr_data"`
 }
 
+// The cb* structs below declare the keys this package reads from CatBoost's
+// JSON, one field a key: alike in shape (cbFloatFeature, cbSplit), as the
+// declarations of a file format are.
 type cbFeaturesInfo struct {
 	FloatFeatures       cbFloatFeatures `json:"float_features"`
 	CategoricalFeatures nonEmpty        `json:"categorical_features"`
@@ -42,6 +45,8 @@ type cbTree struct {
 	Splits     cbSplits `json:"splits"`
 }
 
+// cbSplit is one split of an oblivious tree, declared like cbFloatFeature:
+// a field a key read.
 type cbSplit struct {
 	Border            *float64 `json:"border"`
 	FloatFeatureIndex *int     `json:"float_feature_index"`
@@ -61,46 +66,29 @@ func (p *nonEmpty) UnmarshalJSON(raw []byte) error {
 // of tiny hostile objects cannot take memory out of proportion to the file.
 type cbSplits []cbSplit
 
-func (s *cbSplits) UnmarshalJSON(raw []byte) error {
-	var out []cbSplit
-	err := streamArray(raw, MaxObliviousSize, "splits", false, func(_ int, e *cbSplit) error {
-		out = append(out, *e)
-		return nil
-	})
-	*s = out
+func (s *cbSplits) UnmarshalJSON(raw []byte) (err error) {
+	*s, err = streamList[cbSplit](raw, MaxObliviousSize, "splits", false, nil)
 	return err
 }
 
 type cbFloatFeatures []cbFloatFeature
 
-func (s *cbFloatFeatures) UnmarshalJSON(raw []byte) error {
-	var out []cbFloatFeature
-	err := streamArray(raw, MaxFeatures, "float_features", false, func(_ int, e *cbFloatFeature) error {
-		out = append(out, *e)
-		return nil
-	})
-	*s = out
+func (s *cbFloatFeatures) UnmarshalJSON(raw []byte) (err error) {
+	*s, err = streamList[cbFloatFeature](raw, MaxFeatures, "float_features", false, nil)
 	return err
 }
 
 // cbTrees checks each tree's size as it is decoded.
 type cbTrees []cbTree
 
-func (ts *cbTrees) UnmarshalJSON(raw []byte) error {
-	total := 0
-	var out []cbTree
-	err := streamArray(raw, MaxTrees, "oblivious_trees", false, func(_ int, t *cbTree) error {
+func (ts *cbTrees) UnmarshalJSON(raw []byte) (err error) {
+	nodes := nodeBudget{unit: "leaves and splits"}
+	*ts, err = streamList(raw, MaxTrees, "oblivious_trees", false, func(t *cbTree) error {
 		if len(t.Splits) > MaxObliviousSize {
 			return fmt.Errorf("depth %d, the limit is %d", len(t.Splits), MaxObliviousSize)
 		}
-		total += len(t.LeafValues) + len(t.Splits)
-		if total > MaxNodes {
-			return fmt.Errorf("more than %d leaves and splits in all", MaxNodes)
-		}
-		out = append(out, *t)
-		return nil
+		return nodes.add(len(t.LeafValues) + len(t.Splits))
 	})
-	*ts = out
 	return err
 }
 

@@ -36,18 +36,11 @@ type skTree struct {
 // so a hostile list stops at the limit instead of being decoded whole.
 type skTrees []skTree
 
-func (ts *skTrees) UnmarshalJSON(raw []byte) error {
-	total := 0
-	var out []skTree
-	err := streamArray(raw, MaxTrees, "trees", true, func(_ int, t *skTree) error {
-		total += max(len(t.ChildrenLeft), len(t.ChildrenRight), len(t.Feature), len(t.Threshold), len(t.Value))
-		if total > MaxNodes {
-			return fmt.Errorf("more than %d nodes in all", MaxNodes)
-		}
-		out = append(out, *t)
-		return nil
+func (ts *skTrees) UnmarshalJSON(raw []byte) (err error) {
+	nodes := nodeBudget{unit: "nodes"}
+	*ts, err = streamList(raw, MaxTrees, "trees", true, func(t *skTree) error {
+		return nodes.add(max(len(t.ChildrenLeft), len(t.ChildrenRight), len(t.Feature), len(t.Threshold), len(t.Value)))
 	})
-	*ts = out
 	return err
 }
 

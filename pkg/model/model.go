@@ -163,40 +163,27 @@ type envelopeHeader struct {
 const formatVersion = 1
 
 func parseEnvelope(data []byte, format string) (*Model, error) {
-	var eval evaluator
-	var h *envelopeHeader
+	var f envelopeFile
+	var what string
 	switch format {
 	case FormatLinear:
-		var f linearFile
-		if err := decodeStrict(data, &f); err != nil {
-			return nil, fmt.Errorf("linear model: %w", err)
-		}
-		h = &f.envelopeHeader
-		if err := h.validate(); err != nil {
-			return nil, fmt.Errorf("linear model: %w", err)
-		}
-		lin, err := newLinear(&f, len(h.FeatureNames))
-		if err != nil {
-			return nil, fmt.Errorf("linear model: %w", err)
-		}
-		eval = lin
+		f, what = &linearFile{}, "linear model"
 	case FormatTreeEnsemble:
-		var f treeFile
-		if err := decodeStrict(data, &f); err != nil {
-			return nil, fmt.Errorf("tree ensemble: %w", err)
-		}
-		h = &f.envelopeHeader
-		if err := h.validate(); err != nil {
-			return nil, fmt.Errorf("tree ensemble: %w", err)
-		}
-		ens, err := newEnsemble(&f, len(h.FeatureNames))
-		if err != nil {
-			return nil, fmt.Errorf("tree ensemble: %w", err)
-		}
-		eval = ens
+		f, what = &treeFile{}, "tree ensemble"
 	default:
 		return nil, fmt.Errorf("unknown model format %q (supported: %q, %q, or a CatBoost or XGBoost JSON model)",
 			truncate(format), FormatLinear, FormatTreeEnsemble)
+	}
+	if err := decodeStrict(data, f); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	h := f.header()
+	if err := h.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	eval, err := f.build(len(h.FeatureNames))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return &Model{
 		info: Info{
@@ -210,6 +197,30 @@ func parseEnvelope(data []byte, format string) (*Model, error) {
 		features: h.FeatureNames,
 		eval:     eval,
 	}, nil
+}
+
+// envelopeFile is a model file of one of this package's own formats
+// (linearFile, treeFile): an envelope header and what it evaluates.
+type envelopeFile interface {
+	header() *envelopeHeader
+	build(nFeatures int) (evaluator, error)
+}
+
+func (h *envelopeHeader) header() *envelopeHeader { return h }
+
+func (f *linearFile) build(nFeatures int) (evaluator, error) {
+	return asEvaluator(newLinear(f, nFeatures))
+}
+func (f *treeFile) build(nFeatures int) (evaluator, error) {
+	return asEvaluator(newEnsemble(f, nFeatures))
+}
+
+// asEvaluator returns e as an evaluator, or nil (not a nil *T) with err.
+func asEvaluator[E evaluator](e E, err error) (evaluator, error) {
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 func (h *envelopeHeader) validate() error {
@@ -242,13 +253,8 @@ func (h *envelopeHeader) validate() error {
 // hostile list of millions of tiny strings is refused before it is built.
 type names []string
 
-func (n *names) UnmarshalJSON(raw []byte) error {
-	var out []string
-	err := streamArray(raw, MaxFeatures, "feature_names", false, func(_ int, s *string) error {
-		out = append(out, *s)
-		return nil
-	})
-	*n = out
+func (n *names) UnmarshalJSON(raw []byte) (err error) {
+	*n, err = streamList[string](raw, MaxFeatures, "feature_names", false, nil)
 	return err
 }
 

@@ -16,6 +16,8 @@ import (
 // (catalog/sample_expected.csv).
 func TestPublishedModels(t *testing.T) {
 	dir := filepath.Join("..", "..", "catalog")
+	// Read as cmd/mlsvc's readCSVFile reads it: a few lines each test
+	// package keeps (pkg/model imports nothing of the service).
 	f, err := os.Open(filepath.Join(dir, "sample_expected.csv"))
 	if err != nil {
 		t.Fatal(err)

@@ -55,30 +55,12 @@ type xgbTree struct {
 // xgbTrees bounds the number of trees and of nodes in all as they are decoded.
 type xgbTrees []xgbTree
 
-func (ts *xgbTrees) UnmarshalJSON(raw []byte) error {
-	total := 0
-	var out []xgbTree
-	err := streamArray(raw, MaxTrees, "trees", false, func(_ int, t *xgbTree) error {
-		total += len(t.LeftChildren)
-		if total > MaxNodes {
-			return fmt.Errorf("more than %d nodes in all", MaxNodes)
-		}
-		out = append(out, *t)
-		return nil
+func (ts *xgbTrees) UnmarshalJSON(raw []byte) (err error) {
+	nodes := nodeBudget{unit: "nodes"}
+	*ts, err = streamList(raw, MaxTrees, "trees", false, func(t *xgbTree) error {
+		return nodes.add(len(t.LeftChildren))
 	})
-	*ts = out
 	return err
-}
-
-type float32s []float32
-
-func (s *float32s) UnmarshalJSON(raw []byte) error {
-	var v []float32
-	if err := decodeBounded(raw, &v, MaxNodes); err != nil {
-		return err
-	}
-	*s = v
-	return nil
 }
 
 // Objectives read, with the transform from the summed margin to the output.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,10 +14,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mlsvc/catalog"
-	"mlsvc/pkg/localblob"
+	"mlsvc/internal/localtest"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/obs"
-	"mlsvc/pkg/sqlite"
 )
 
 // documented reads the business metrics' table of docs/OPERATIONS.md:
@@ -135,16 +133,7 @@ func TestEMFFromTheDomain(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	dir := t.TempDir()
-	store, err := sqlite.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	blobs, err := localblob.New(filepath.Join(dir, "blobs"), "/blobs/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, blobs := localtest.Open(t)
 	var buf bytes.Buffer
 	emf := obs.NewEMF(&buf, nil)
 	var startErr error

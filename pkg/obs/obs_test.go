@@ -15,7 +15,9 @@ import (
 	"mlsvc/pkg/obs"
 )
 
-// lines parses the JSON lines of buf.
+// lines parses the JSON lines of buf, as pkg/local's syncBuffer.lines
+// (obs_test.go) parses the service's: each test package reads the logs it
+// captured.
 func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 	t.Helper()
 	var out []map[string]any

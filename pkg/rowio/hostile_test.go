@@ -13,13 +13,20 @@ import (
 // extraKeys returns n rows of JSON, row i holding the features and the key
 // k<i mod distinct>.
 func extraKeysJSON(n, distinct int) []byte {
+	return jsonRows(n, func(b *bytes.Buffer, i int) {
+		fmt.Fprintf(b, `{"a":%d,"b":1,"k%d":"v"}`, i, i%distinct)
+	})
+}
+
+// jsonRows is a JSON array of n rows, row i written by row.
+func jsonRows(n int, row func(b *bytes.Buffer, i int)) []byte {
 	var b bytes.Buffer
 	b.WriteByte('[')
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"a":%d,"b":1,"k%d":"v"}`, i, i%distinct)
+		row(&b, i)
 	}
 	b.WriteByte(']')
 	return b.Bytes()

@@ -20,20 +20,13 @@ const (
 // sparseWideJSON: n rows, each with the features and one extra key of
 // MaxExtraColumns, value val: the CSV output repeats every column per row.
 func sparseWideJSON(features []string, n int, val string) []byte {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
+	return jsonRows(n, func(b *bytes.Buffer, i int) {
 		b.WriteByte('{')
 		for _, f := range features {
-			fmt.Fprintf(&b, `"%s":0,`, f)
+			fmt.Fprintf(b, `"%s":0,`, f)
 		}
-		fmt.Fprintf(&b, `"%d":%s}`, i%MaxExtraColumns, val)
-	}
-	b.WriteByte(']')
-	return b.Bytes()
+		fmt.Fprintf(b, `"%d":%s}`, i%MaxExtraColumns, val)
+	})
 }
 
 // TestWriteCSVSize measures output/input for the inputs that amplify most:

@@ -10,22 +10,28 @@ import (
 var rowFeatures = []string{"a", "b"}
 
 func TestParseJSON(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		columns string
-		cells   [][]string
-		x       []float64
-	}{
+	testParse(t, func(in string) (*Rows, error) { return ParseJSON([]byte(in), rowFeatures, 10) }, []parseCase{
 		{"object", `{"a": 1, "b": 2.5}`, "a,b", [][]string{{"1", "2.5"}}, []float64{1, 2.5}},
 		{"array", ` [{"b":-1e-3,"a":0},{"a":1E2,"b":3}] `, "a,b", [][]string{{"0", "-1e-3"}, {"1E2", "3"}}, []float64{0, -0.001, 100, 3}},
 		{"extra keys sorted, any type", `[{"a":1,"b":2,"z":"x,y","id":7,"ok":true,"n":null,"o":{"k": [1, 2]}},{"a":3,"b":4,"id":"q\"r"}]`,
 			"a,b,id,n,o,ok,z", [][]string{{"1", "2", "7", "", `{"k":[1,2]}`, "true", "x,y"}, {"3", "4", `q"r`, "", "", "", ""}},
 			[]float64{1, 2, 3, 4}},
-	}
+	})
+}
+
+// parseCase is rows that parse: the columns, cells and features read.
+type parseCase struct {
+	name    string
+	in      string
+	columns string
+	cells   [][]string
+	x       []float64
+}
+
+func testParse(t *testing.T, parse func(in string) (*Rows, error), tests []parseCase) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := ParseJSON([]byte(tc.in), rowFeatures, 10)
+			r, err := parse(tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,12 +69,10 @@ func checkRows(t *testing.T, r *Rows, cells [][]string, x []float64) {
 }
 
 func TestParseJSONErrors(t *testing.T) {
-	tests := []struct {
-		name, in string
-		max      int
-		want     string
-		row      *RowError
-	}{
+	testParseErrors(t, func(in string, max int) error {
+		_, err := ParseJSON([]byte(in), rowFeatures, max)
+		return err
+	}, []errorCase{
 		{"empty", ``, 10, "empty input", nil},
 		{"blank", " \n", 10, "empty input", nil},
 		{"empty array", `[]`, 10, "no rows", nil},
@@ -87,11 +91,22 @@ func TestParseJSONErrors(t *testing.T) {
 		{"trailing data", `{"a":1,"b":2} {}`, 10, "trailing data", nil},
 		{"trailing after array", `[{"a":1,"b":2}] x`, 10, "trailing data", nil},
 		{"NaN literal", `{"a":NaN,"b":2}`, 10, "invalid JSON", nil},
-	}
+	})
+}
+
+// errorCase is input that parse refuses with max rows: with a RowError
+// (row), or else an error containing want.
+type errorCase struct {
+	name, in string
+	max      int
+	want     string
+	row      *RowError
+}
+
+func testParseErrors(t *testing.T, parse func(in string, max int) error, tests []errorCase) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseJSON([]byte(tc.in), rowFeatures, tc.max)
-			checkRowsError(t, err, tc.want, tc.row)
+			checkRowsError(t, parse(tc.in, tc.max), tc.want, tc.row)
 		})
 	}
 }
@@ -128,39 +143,19 @@ func TestRowErrorMessage(t *testing.T) {
 }
 
 func TestParseCSV(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		columns string
-		cells   [][]string
-		x       []float64
-	}{
+	testParse(t, func(in string) (*Rows, error) { return ParseCSV(strings.NewReader(in), rowFeatures, 10) }, []parseCase{
 		{"plain", "a,b\n1,2\n3.5,-4e2\n", "a,b", [][]string{{"1", "2"}, {"3.5", "-4e2"}}, []float64{1, 2, 3.5, -400}},
 		{"reordered with extras, CRLF, BOM, spaces", "\uFEFFid, b ,a,note\r\nx, 2 ,1,\"hello, world\"\r\n", "id,b,a,note",
 			[][]string{{"x", " 2 ", "1", "hello, world"}}, []float64{1, 2}},
 		{"no trailing newline, blank lines", "a,b\n\n1,2", "a,b", [][]string{{"1", "2"}}, []float64{1, 2}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r, err := ParseCSV(strings.NewReader(tc.in), rowFeatures, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Join(r.Columns, ","); got != tc.columns {
-				t.Errorf("Columns = %s, want %s", got, tc.columns)
-			}
-			checkRows(t, r, tc.cells, tc.x)
-		})
-	}
+	})
 }
 
 func TestParseCSVErrors(t *testing.T) {
-	tests := []struct {
-		name, in string
-		max      int
-		want     string
-		row      *RowError
-	}{
+	testParseErrors(t, func(in string, max int) error {
+		_, err := ParseCSV(strings.NewReader(in), rowFeatures, max)
+		return err
+	}, []errorCase{
 		{"empty", "", 10, "no CSV header", nil},
 		{"header only", "a,b\n", 10, "no rows", nil},
 		{"missing column", "a,c\n1,2\n", 10, `no column "b"`, nil},
@@ -176,13 +171,7 @@ func TestParseCSVErrors(t *testing.T) {
 		{"overflow", "a,b\n1e999,1\n", 10, "", &RowError{0, "a", "not a finite number"}},
 		{"too many rows", "a,b\n1,2\n3,4\n5,6\n", 2, "too many rows", nil},
 		{"bad quote", "a,b\n\"1,2\n", 10, "invalid CSV", nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseCSV(strings.NewReader(tc.in), rowFeatures, tc.max)
-			checkRowsError(t, err, tc.want, tc.row)
-		})
-	}
+	})
 }
 
 func TestWriteCSV(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,8 +15,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mlsvc/catalog"
+	"mlsvc/internal/localtest"
 	"mlsvc/internal/testenv"
-	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/sqlite"
 )
@@ -42,22 +41,14 @@ func setup(t *testing.T, failPuts int32) (*mlsvc.Service, *sqlite.Store, *Runner
 
 func setupWith(t *testing.T, failPuts int32, sweep time.Duration) (*mlsvc.Service, *sqlite.Store, *Runner) {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlite.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb, err := localblob.New(filepath.Join(dir, "blobs"), "/blobs/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, lb := localtest.Open(t)
 	blobs := &flakyBlobs{Blobs: lb}
 	blobs.failPuts.Store(failPuts)
 	cfg := mlsvc.Config{Store: store, Blobs: blobs, Builtin: catalog.Files, BcryptCost: bcrypt.MinCost}
 	r := New(Config{Steps: mlsvc.NewWorker(cfg), Pending: store, Workers: 2, Backoff: time.Millisecond, Sweep: sweep})
 	cfg.Workflow = r
 	svc := mlsvc.New(cfg)
-	t.Cleanup(func() { r.Close(); store.Close() })
+	t.Cleanup(r.Close) // before Open's cleanup closes the store
 	entries, err := catalog.Entries()
 	if err != nil {
 		t.Fatal(err)
@@ -70,15 +61,8 @@ func setupWith(t *testing.T, failPuts int32, sweep time.Duration) (*mlsvc.Servic
 
 func request(t *testing.T, svc *mlsvc.Service) (*mlsvc.User, *mlsvc.Prediction) {
 	t.Helper()
-	ctx := context.Background()
-	u, err := svc.Register(ctx, "Ann", "ann", "password1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.TopUp(ctx, u.ID, 15_00); err != nil {
-		t.Fatal(err)
-	}
-	p, _, err := svc.RequestPrediction(ctx, mlsvc.PredictionRequest{UserID: u.ID, ModelID: "rf"}, []byte(`{"feature_0":0.3,"feature_1":0.7,"feature_2":12,"feature_3":60,"feature_4":20}`))
+	u := localtest.FundedUser(t, svc, 15_00)
+	p, _, err := svc.RequestPrediction(context.Background(), mlsvc.PredictionRequest{UserID: u.ID, ModelID: "rf"}, []byte(`{"feature_0":0.3,"feature_1":0.7,"feature_2":12,"feature_3":60,"feature_4":20}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +82,9 @@ func waitFinal(t *testing.T, store *sqlite.Store, id string) *mlsvc.Prediction {
 	return p
 }
 
+// TestTransientFailureIsRetried and TestExhaustedRetriesFailAndRefund end
+// alike, on the prediction's status and the balance: charged once after
+// retries that succeed, refunded once after retries that do not.
 func TestTransientFailureIsRetried(t *testing.T) {
 	svc, store, _ := setup(t, 2)
 	u, p := request(t, svc)
@@ -109,6 +96,8 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	}
 }
 
+// TestExhaustedRetriesFailAndRefund: see TestTransientFailureIsRetried,
+// which ends in the same checks.
 func TestExhaustedRetriesFailAndRefund(t *testing.T) {
 	svc, store, _ := setup(t, 100)
 	u, p := request(t, svc)

@@ -65,16 +65,7 @@ func newStore(t *testing.T) *s3blob.Store {
 
 func read(t *testing.T, b mlsvc.Blobs, key string) string {
 	t.Helper()
-	rc, err := b.Get(context.Background(), key)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("read %q: %v", key, err)
-	}
-	return string(data)
+	return string(blobtest.ReadAll(t, b, key))
 }
 
 func TestPutGet(t *testing.T) {
@@ -178,15 +169,7 @@ func TestURLDownloads(t *testing.T) {
 func TestBlobs(t *testing.T) {
 	blobtest.Run(t, func(t *testing.T) mlsvc.Blobs { return newStore(t) }, blobtest.Options{
 		URLTTL: func(t *testing.T, raw string) time.Duration {
-			u, err := url.Parse(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := strconv.Atoi(u.Query().Get("X-Amz-Expires"))
-			if err != nil {
-				t.Fatalf("presigned URL %s: X-Amz-Expires: %v", raw, err)
-			}
-			return time.Duration(n) * time.Second
+			return time.Duration(blobtest.QueryInt(t, raw, "X-Amz-Expires")) * time.Second
 		},
 		Down: map[string]func(t *testing.T) mlsvc.Blobs{
 			"closed endpoint": func(t *testing.T) mlsvc.Blobs {

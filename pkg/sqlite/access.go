@@ -42,35 +42,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *mlsvc.APIKey, max int) erro
 
 // APIKey implements mlsvc.AccessStore.
 func (s *Store) APIKey(ctx context.Context, id string) (*mlsvc.APIKey, error) {
-	k, err := scanAPIKey(s.db.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "API key %s not found", id)
-	}
-	if err != nil {
-		return nil, dbErrorf("read api key: %w", err)
-	}
-	return k, nil
+	return queryOne(ctx, s.db, "API key "+id, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id)
 }
 
 // APIKeys implements mlsvc.AccessStore.
 func (s *Store) APIKeys(ctx context.Context, userID string) ([]*mlsvc.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = ? ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, dbErrorf("list api keys: %w", err)
-	}
-	defer rows.Close()
-	keys := []*mlsvc.APIKey{}
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, dbErrorf("list api keys: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErrorf("list api keys: %w", err)
-	}
-	return keys, nil
+	return queryAll(ctx, s.db, "list api keys", scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = ? ORDER BY created_at, id`, userID)
 }
 
 func scanAPIKey(row scanner) (*mlsvc.APIKey, error) {

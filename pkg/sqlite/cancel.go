@@ -11,6 +11,9 @@ import (
 // CancelPrediction marks a pending prediction canceled and refunds its
 // cost, in one transaction. EConflict if it is not pending (so it ends
 // once and is refunded once), ENotFound if it does not exist.
+// pkg/dynamo/cancel.go has the same two functions for DynamoDB: each
+// adapter writes the rule in its own database's transaction, and
+// storetest holds both to it.
 func (s *Store) CancelPrediction(ctx context.Context, id string, at time.Time) error {
 	return s.endWithRefund(ctx, id, at, mlsvc.StatusCanceled, "")
 }

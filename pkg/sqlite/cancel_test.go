@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"database/sql"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -15,12 +14,7 @@ import (
 // every state is rebuilt to allow canceled, its rows, indexes and CHECK
 // constraints intact.
 func TestMigrateCanceledStatus(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mlsvc.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	path := writeDatabase(t,
 		sqlite.Migrations[0],
 		sqlite.Migrations[1],
 		`INSERT INTO users VALUES ('u1', 'Ann', 'ann', 'ann', 'h', 500, 1)`,
@@ -28,12 +22,7 @@ func TestMigrateCanceledStatus(t *testing.T) {
 		`INSERT INTO predictions VALUES ('p2', 'u1', 'lr', 'completed', 20, 3, 0, '', 6, 7, 0, '')`,
 		`INSERT INTO predictions VALUES ('p3', 'u1', 'rf', 'failed', 30, 4, 0, 'boom', 8, 9, 456, 'hash3')`,
 		`PRAGMA user_version = 2`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	)
 
 	s := openFile(t, path)
 	ctx := t.Context()
@@ -66,7 +55,7 @@ func TestMigrateCanceledStatus(t *testing.T) {
 		t.Errorf("PendingPredictions = %v, %v; want none", pending, err)
 	}
 
-	db, err = sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,9 @@ func (c *conn) stmt(ctx context.Context, query string) (*cachedStmt, error) {
 	return s, nil
 }
 
+// ExecContext and QueryContext take the same steps (the cached statement
+// if there is one, else the connection's own method): database/sql/driver
+// has a separate interface and result type for each, so each is written out.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	ctx = c.ctx(ctx)
 	s, err := c.stmt(ctx, query)
@@ -107,6 +110,8 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
+// QueryContext takes ExecContext's steps, and marks the statement busy
+// until its rows are closed.
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	ctx = c.ctx(ctx)
 	s, err := c.stmt(ctx, query)

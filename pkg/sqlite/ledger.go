@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -114,63 +115,23 @@ func insertEntry(ctx context.Context, tx *sql.Tx, e *mlsvc.LedgerEntry) error {
 
 // Transactions implements mlsvc.Store, newest first, as Predictions pages.
 func (s *Store) Transactions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.LedgerEntry, string, error) {
-	limit := page.Size()
-	query := `SELECT ` + entryColumns + ` FROM ledger WHERE user_id = ?`
-	args := []any{userID}
-	if page.Cursor != "" {
-		at, id, err := decodeCursor(page.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		query += ` AND (created_at, id) < (?, ?)`
-		args = append(args, at, id)
+	return queryPage(ctx, s.db, "list transactions of user "+userID, scanEntry, page,
+		func(e *mlsvc.LedgerEntry) (time.Time, string) { return e.CreatedAt, e.ID },
+		`SELECT `+entryColumns+` FROM ledger WHERE user_id = ?`, userID)
+}
+
+func scanEntry(row scanner) (*mlsvc.LedgerEntry, error) {
+	var e mlsvc.LedgerEntry
+	var typ string
+	var amount, after, created int64
+	if err := row.Scan(&e.ID, &e.UserID, &typ, &amount, &after, &e.PredictionID, &e.PaymentID, &created); err != nil {
+		return nil, err
 	}
-	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, "", dbErrorf("list transactions of user %s: %w", userID, err)
-	}
-	defer rows.Close()
-	es := []*mlsvc.LedgerEntry{}
-	for rows.Next() {
-		var e mlsvc.LedgerEntry
-		var typ string
-		var amount, after, created int64
-		if err := rows.Scan(&e.ID, &e.UserID, &typ, &amount, &after, &e.PredictionID, &e.PaymentID, &created); err != nil {
-			return nil, "", dbErrorf("list transactions of user %s: %w", userID, err)
-		}
-		e.Type, e.Amount, e.BalanceAfter, e.CreatedAt = mlsvc.EntryType(typ), mlsvc.Cents(amount), mlsvc.Cents(after), fromNanos(created)
-		es = append(es, &e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", dbErrorf("list transactions of user %s: %w", userID, err)
-	}
-	if len(es) <= limit {
-		return es, "", nil
-	}
-	es = es[:limit]
-	last := es[limit-1]
-	return es, encodeCursor(nanos(last.CreatedAt), last.ID), nil
+	e.Type, e.Amount, e.BalanceAfter, e.CreatedAt = mlsvc.EntryType(typ), mlsvc.Cents(amount), mlsvc.Cents(after), fromNanos(created)
+	return &e, nil
 }
 
 // Users implements mlsvc.Store.
 func (s *Store) Users(ctx context.Context) ([]*mlsvc.User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
-	if err != nil {
-		return nil, dbErrorf("list users: %w", err)
-	}
-	defer rows.Close()
-	us := []*mlsvc.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, dbErrorf("list users: %w", err)
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErrorf("list users: %w", err)
-	}
-	return us, nil
+	return queryAll(ctx, s.db, "list users", scanUser, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
 }

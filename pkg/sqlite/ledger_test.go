@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -39,12 +38,7 @@ func TestFaults(t *testing.T) {
 // TestMigrateToLedger: users and predictions from before the ledger get
 // entries that explain their balances, and the audit is clean.
 func TestMigrateToLedger(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mlsvc.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	path := writeDatabase(t,
 		sqlite.MigrationV1,
 		// Ann topped up 10.00, then paid 0.10 (completed), 0.15 (failed,
 		// refunded) and 0.20 (pending): 9.70 left. Bob never topped up.
@@ -54,12 +48,7 @@ func TestMigrateToLedger(t *testing.T) {
 		`INSERT INTO predictions VALUES ('p2', 'u1', 'rf', 'failed', 15, 1, 0, 'boom', 20, 21)`,
 		`INSERT INTO predictions VALUES ('p3', 'u1', 'cb', 'pending', 20, 1, 0, '', 30, 30)`,
 		`PRAGMA user_version = 1`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	)
 	s := openFile(t, path)
 	ms, err := mlsvc.Audit(t.Context(), s)
 	if err != nil {

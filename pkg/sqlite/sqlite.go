@@ -319,29 +319,14 @@ func (s *Store) CreateUser(ctx context.Context, u *mlsvc.User) error {
 
 // UserByID returns the user with id, or ENotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (*mlsvc.User, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
-	u, err := scanUser(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %s not found", id)
-	}
-	if err != nil {
-		return nil, dbErrorf("read user %s: %w", id, err)
-	}
-	return u, nil
+	return queryOne(ctx, s.db, "user "+id, scanUser, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
 }
 
 // UserByUsername returns the user named username, compared
 // case-insensitively, or ENotFound.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*mlsvc.User, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, mlsvc.UsernameKey(username))
-	u, err := scanUser(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "user %q not found", username)
-	}
-	if err != nil {
-		return nil, dbErrorf("read user %q: %w", username, err)
-	}
-	return u, nil
+	return queryOne(ctx, s.db, fmt.Sprintf("user %q", username), scanUser,
+		`SELECT `+userColumns+` FROM users WHERE username_key = ?`, mlsvc.UsernameKey(username))
 }
 
 func scanUser(row scanner) (*mlsvc.User, error) {
@@ -409,36 +394,12 @@ func (s *Store) CreateModel(ctx context.Context, m *mlsvc.CatalogEntry) error {
 
 // Model returns the model with id, or ENotFound.
 func (s *Store) Model(ctx context.Context, id string) (*mlsvc.CatalogEntry, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, id)
-	m, err := scanModel(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "model %s not found", id)
-	}
-	if err != nil {
-		return nil, dbErrorf("read model %s: %w", id, err)
-	}
-	return m, nil
+	return queryOne(ctx, s.db, "model "+id, scanModel, `SELECT `+modelColumns+` FROM models WHERE id = ?`, id)
 }
 
 // Models lists all models by cost, then name.
 func (s *Store) Models(ctx context.Context) ([]*mlsvc.CatalogEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+modelColumns+` FROM models ORDER BY cost, name, id`)
-	if err != nil {
-		return nil, dbErrorf("list models: %w", err)
-	}
-	defer rows.Close()
-	ms := []*mlsvc.CatalogEntry{}
-	for rows.Next() {
-		m, err := scanModel(rows)
-		if err != nil {
-			return nil, dbErrorf("list models: %w", err)
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErrorf("list models: %w", err)
-	}
-	return ms, nil
+	return queryAll(ctx, s.db, "list models", scanModel, `SELECT `+modelColumns+` FROM models ORDER BY cost, name, id`)
 }
 
 func scanModel(row scanner) (*mlsvc.CatalogEntry, error) {
@@ -516,71 +477,21 @@ func whyNotCharged(ctx context.Context, tx *sql.Tx, p *mlsvc.Prediction) error {
 
 // Prediction returns the prediction with id, or ENotFound.
 func (s *Store) Prediction(ctx context.Context, id string) (*mlsvc.Prediction, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id)
-	p, err := scanPrediction(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "prediction %s not found", id)
-	}
-	if err != nil {
-		return nil, dbErrorf("read prediction %s: %w", id, err)
-	}
-	return p, nil
+	return queryOne(ctx, s.db, "prediction "+id, scanPrediction, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id)
 }
 
 // Predictions lists the user's predictions newest first (equal times by id,
 // descending), page.Size() at a time. A malformed cursor is EInvalid.
 func (s *Store) Predictions(ctx context.Context, userID string, page mlsvc.Page) ([]*mlsvc.Prediction, string, error) {
-	limit := page.Size()
-	query := `SELECT ` + predictionColumns + ` FROM predictions WHERE user_id = ?`
-	args := []any{userID}
-	if page.Cursor != "" {
-		at, id, err := decodeCursor(page.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		query += ` AND (created_at, id) < (?, ?)`
-		args = append(args, at, id)
-	}
-	// One row more than the page tells whether another page follows.
-	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
-	ps, err := s.queryPredictions(ctx, query, args...)
-	if err != nil {
-		return nil, "", dbErrorf("list predictions of user %s: %w", userID, err)
-	}
-	if len(ps) <= limit {
-		return ps, "", nil
-	}
-	ps = ps[:limit]
-	last := ps[limit-1]
-	return ps, encodeCursor(nanos(last.CreatedAt), last.ID), nil
+	return queryPage(ctx, s.db, "list predictions of user "+userID, scanPrediction, page,
+		func(p *mlsvc.Prediction) (time.Time, string) { return p.CreatedAt, p.ID },
+		`SELECT `+predictionColumns+` FROM predictions WHERE user_id = ?`, userID)
 }
 
 // PendingPredictions lists the predictions still pending, oldest first.
 func (s *Store) PendingPredictions(ctx context.Context) ([]*mlsvc.Prediction, error) {
-	ps, err := s.queryPredictions(ctx, `SELECT `+predictionColumns+` FROM predictions
+	return queryAll(ctx, s.db, "list pending predictions", scanPrediction, `SELECT `+predictionColumns+` FROM predictions
 		WHERE status = 'pending' ORDER BY created_at, id`)
-	if err != nil {
-		return nil, dbErrorf("list pending predictions: %w", err)
-	}
-	return ps, nil
-}
-
-func (s *Store) queryPredictions(ctx context.Context, query string, args ...any) ([]*mlsvc.Prediction, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ps := []*mlsvc.Prediction{}
-	for rows.Next() {
-		p, err := scanPrediction(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
 }
 
 func scanPrediction(row scanner) (*mlsvc.Prediction, error) {
@@ -678,6 +589,74 @@ func dbErrorf(format string, args ...any) error {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error
+}
+
+// queryOne reads the one row of query with scan. what names the row (as
+// "user u1") in its errors: ENotFound when there is none.
+func queryOne[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(db.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, mlsvc.Errorf(mlsvc.ENotFound, "%s not found", what)
+	}
+	if err != nil {
+		return v, dbErrorf("read %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// queryAll returns every row of query, each read by scan; empty, not nil,
+// when there is none. op (as "list users") names the query in an error.
+func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	out, err := scanRows(ctx, db, scan, query, args...)
+	if err != nil {
+		return nil, dbErrorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+func scanRows[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// queryPage returns a page of the rows of query (which selects a user's
+// rows: "… WHERE user_id = ?" with the user as args) newest first, equal
+// times by id descending, page.Size() at a time, and the cursor of the
+// next page ("" after the last). key gives a row's creation time and id,
+// which the cursor holds. A malformed cursor is EInvalid.
+func queryPage[T any](ctx context.Context, db *sql.DB, op string, scan func(scanner) (T, error), page mlsvc.Page,
+	key func(T) (time.Time, string), query string, args ...any) ([]T, string, error) {
+	limit := page.Size()
+	if page.Cursor != "" {
+		at, id, err := decodeCursor(page.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (created_at, id) < (?, ?)`
+		args = append(args, at, id)
+	}
+	// One row more than the page tells whether another page follows.
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	out, err := queryAll(ctx, db, op, scan, query, args...)
+	if err != nil || len(out) <= limit {
+		return out, "", err
+	}
+	out = out[:limit]
+	at, id := key(out[limit-1])
+	return out, encodeCursor(nanos(at), id), nil
 }
 
 // sqliteCode returns the extended result code of a SQLite error, 0 for nil

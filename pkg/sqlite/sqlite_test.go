@@ -13,6 +13,25 @@ import (
 	"mlsvc/pkg/storetest"
 )
 
+// writeDatabase writes a database file with stmts (an older schema, its
+// rows, its user_version) as a version before this one left it, and
+// returns its path.
+func writeDatabase(t *testing.T, stmts ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mlsvc.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return path
+}
+
 func openFile(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(path)
@@ -114,22 +133,12 @@ func TestFileSettings(t *testing.T) {
 // TestMigrateFromVersion1: a database of the first schema opens with its
 // predictions intact; what version 1 did not keep reads as zero.
 func TestMigrateFromVersion1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mlsvc.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	path := writeDatabase(t,
 		sqlite.MigrationV1,
 		`INSERT INTO users VALUES ('u1', 'Ann', 'ann', 'ann', 'h', 500, 1)`,
 		`INSERT INTO predictions VALUES ('p1', 'u1', 'lr', 'pending', 10, 2, 3000000000, '', 5, 5)`,
 		`PRAGMA user_version = 1`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	)
 	s := openFile(t, path)
 	p, err := s.Prediction(t.Context(), "p1")
 	if err != nil {
@@ -141,15 +150,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 }
 
 func TestOpenNewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mlsvc.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("PRAGMA user_version = 99"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	path := writeDatabase(t, "PRAGMA user_version = 99")
 	if s, err := sqlite.Open(path); err == nil {
 		s.Close()
 		t.Fatal("Open of a database from a newer version succeeded, want an error")

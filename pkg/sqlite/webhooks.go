@@ -68,21 +68,8 @@ const deliveryColumns = `prediction_id, user_id, url, event, attempts, last_stat
 
 // DueWebhooks implements mlsvc.WebhookQueue.
 func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]*mlsvc.WebhookDelivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries
+	return queryAll(ctx, s.db, "list due webhooks", scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries
 		WHERE done = 0 AND next_at <= ? ORDER BY next_at, prediction_id LIMIT ?`, nanos(now), limit)
-	if err != nil {
-		return nil, dbErrorf("list due webhooks: %w", err)
-	}
-	defer rows.Close()
-	var out []*mlsvc.WebhookDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, dbErrorf("list due webhooks: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
 }
 
 // RecordWebhookAttempt implements mlsvc.WebhookQueue.
@@ -94,21 +81,15 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, predictionID string, s
 		return dbErrorf("record webhook attempt of %s: %w", predictionID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return mlsvc.Errorf(mlsvc.ENotFound, "no webhook delivery of prediction %s", predictionID)
+		return mlsvc.Errorf(mlsvc.ENotFound, "webhook delivery of prediction %s not found", predictionID)
 	}
 	return nil
 }
 
 // WebhookDelivery implements mlsvc.WebhookQueue.
 func (s *Store) WebhookDelivery(ctx context.Context, predictionID string) (*mlsvc.WebhookDelivery, error) {
-	d, err := scanDelivery(s.db.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE prediction_id = ?`, predictionID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, mlsvc.Errorf(mlsvc.ENotFound, "no webhook delivery of prediction %s", predictionID)
-	}
-	if err != nil {
-		return nil, dbErrorf("read webhook delivery of %s: %w", predictionID, err)
-	}
-	return d, nil
+	return queryOne(ctx, s.db, "webhook delivery of prediction "+predictionID, scanDelivery,
+		`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE prediction_id = ?`, predictionID)
 }
 
 func scanDelivery(row scanner) (*mlsvc.WebhookDelivery, error) {

@@ -13,13 +13,15 @@ import (
 	"mlsvc/pkg/mlsvc"
 )
 
-func openTestStore(t *testing.T) *Store {
+// openTestStore opens a new store with the users of ids already written.
+func openTestStore(t *testing.T, ids ...string) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "mlsvc.db"))
-	if err != nil {
-		t.Fatal(err)
+	s := openTestStoreAt(t, filepath.Join(t.TempDir(), "mlsvc.db"))
+	for _, id := range ids {
+		if err := s.inTx(context.Background(), insertUser(id)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -81,11 +83,8 @@ func hasUser(t *testing.T, s *Store, id string) bool {
 // TestGroupCommitIsolatesErrors: writes queued together commit in one
 // transaction, and a function's error undoes its own changes only.
 func TestGroupCommitIsolatesErrors(t *testing.T) {
-	s := openTestStore(t)
+	s := openTestStore(t, "taken")
 	ctx := context.Background()
-	if err := s.inTx(ctx, insertUser("taken")); err != nil {
-		t.Fatal(err)
-	}
 	release := hold(t, s)
 	commits := s.w.commits.Load()
 	refused := errors.New("refused")
@@ -163,11 +162,8 @@ func TestCanceledBeforeTurn(t *testing.T) {
 // the whole transaction when a write statement is interrupted), and its own
 // answer tells the truth about its write.
 func TestCancelDuringFunction(t *testing.T) {
-	s := openTestStore(t)
+	s := openTestStore(t, "slow")
 	bg := context.Background()
-	if err := s.inTx(bg, insertUser("slow")); err != nil {
-		t.Fatal(err)
-	}
 	release := hold(t, s)
 	first := submit(t, s, bg, insertUser("first"))
 	ctx, cancel := context.WithCancel(bg)

@@ -58,6 +58,8 @@ func TestFailuresDispatch(t *testing.T) {
 			wantFailed: []string{"pending: bad rows"},
 			wantOut:    stepfn.FailureOutput{PredictionID: "pending", Reason: "bad rows"},
 		},
+		// One case for each status the rule matches (template.yaml's pattern
+		// lists the same three), spelled out alike so each names itself.
 		{
 			name:       "execution timed out",
 			event:      func(t *testing.T) []byte { return executionEvent(t, "pending", "TIMED_OUT") },
@@ -70,6 +72,7 @@ func TestFailuresDispatch(t *testing.T) {
 			wantFailed: []string{"orphan: " + mlsvc.ReasonNotRun},
 			wantOut:    stepfn.FailureOutput{PredictionID: "orphan", Reason: mlsvc.ReasonNotRun},
 		},
+		// The third status of the rule, as the two cases above.
 		{
 			name:       "execution aborted",
 			event:      func(t *testing.T) []byte { return executionEvent(t, "pending", "ABORTED") },

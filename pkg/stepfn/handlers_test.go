@@ -126,6 +126,12 @@ func TestInference(t *testing.T) {
 	}
 }
 
+// failPayload is the Fail task's payload for prediction "pending", with
+// the error that Step Functions caught.
+func failPayload(errorType, cause string) map[string]any {
+	return map[string]any{"prediction_id": "pending", "error": map[string]string{"Error": errorType, "Cause": cause}}
+}
+
 // cause is a Lambda function error payload as Step Functions puts it in Cause.
 func cause(errorType, msg string) string {
 	b, _ := json.Marshal(map[string]any{"errorMessage": msg, "errorType": errorType, "stackTrace": []string{}})
@@ -139,35 +145,14 @@ func TestFailure(t *testing.T) {
 		event any // the Fail task's Payload, as the state machine builds it
 		want  string
 	}{
-		{"prediction failed", map[string]any{
-			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "PredictionFailed", "Cause": cause("PredictionFailed", "input_data: row 3: feature_2 is missing")},
-		}, "input_data: row 3: feature_2 is missing"},
-		{"retries exhausted", map[string]any{
-			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "InternalError", "Cause": cause("InternalError", "dynamodb: throttled at 10.0.3.7")},
-		}, mlsvc.ReasonNotRun},
-		{"timeout", map[string]any{
-			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "States.Timeout", "Cause": ""},
-		}, mlsvc.ReasonNotRun},
-		{"lambda service", map[string]any{
-			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "Lambda.ServiceException", "Cause": "Rate exceeded (Service: Lambda, Status Code: 500)"},
-		}, mlsvc.ReasonNotRun},
-		{"unreadable cause", map[string]any{
-			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "PredictionFailed", "Cause": "not json"},
-		}, mlsvc.ReasonNotRun},
-		{"empty message", map[string]any{
-			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "PredictionFailed", "Cause": cause("PredictionFailed", " ")},
-		}, mlsvc.ReasonNotRun},
+		{"prediction failed", failPayload("PredictionFailed", cause("PredictionFailed", "input_data: row 3: feature_2 is missing")), "input_data: row 3: feature_2 is missing"},
+		{"retries exhausted", failPayload("InternalError", cause("InternalError", "dynamodb: throttled at 10.0.3.7")), mlsvc.ReasonNotRun},
+		{"timeout", failPayload("States.Timeout", ""), mlsvc.ReasonNotRun},
+		{"lambda service", failPayload("Lambda.ServiceException", "Rate exceeded (Service: Lambda, Status Code: 500)"), mlsvc.ReasonNotRun},
+		{"unreadable cause", failPayload("PredictionFailed", "not json"), mlsvc.ReasonNotRun},
+		{"empty message", failPayload("PredictionFailed", cause("PredictionFailed", " ")), mlsvc.ReasonNotRun},
 		{"no error", map[string]any{"prediction_id": "pending"}, mlsvc.ReasonNotRun},
-		{"long message", map[string]any{
-			"prediction_id": "pending",
-			"error":         map[string]string{"Error": "PredictionFailed", "Cause": cause("PredictionFailed", long)},
-		}, strings.Repeat("é", 500) + "…"},
+		{"long message", failPayload("PredictionFailed", cause("PredictionFailed", long)), strings.Repeat("é", 500) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

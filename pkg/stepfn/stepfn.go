@@ -49,6 +49,8 @@ type Workflow struct {
 	arn    string
 }
 
+// A compile-time check that Workflow is an mlsvc.Workflow; every adapter
+// starts with this struct, check and constructor (dynamo.Store too).
 var _ mlsvc.Workflow = (*Workflow)(nil)
 
 // New returns a Workflow that starts executions of the state machine

@@ -11,10 +11,7 @@ import (
 // Predictions: canceling, and its races with the workflow.
 
 func testCancelPrediction(t *testing.T, s mlsvc.Store) {
-	createUser(t, s, "u1", "kim", 10_00)
-	p := newPrediction("p1", "u1", 3_21, t0)
-	createPrediction(t, s, p)
-	wantBalance(t, s, "u1", 6_79)
+	p := pendingPrediction(t, s, "kim", 3_21)
 
 	at := t0.Add(3 * time.Second)
 	if err := s.CancelPrediction(t.Context(), "p1", at); err != nil {

@@ -26,6 +26,11 @@ type Arm func(k int) (ctx context.Context, fired func() bool)
 //
 // newStore returns an empty store and the Arm of its faults.
 func RunFaults(t *testing.T, newStore func(t *testing.T) (mlsvc.Store, Arm)) {
+	// paid: user u has 7.00 left after paying 3.00 for pending prediction p-u.
+	paid := func(t *testing.T, s mlsvc.Store, u string) {
+		createUser(t, s, u, "n"+u, 10_00)
+		createPrediction(t, s, newPrediction("p-"+u, u, 3_00, t0))
+	}
 	ops := []struct {
 		name string
 		// setup prepares user u; run runs the operation; want is the balance
@@ -44,22 +49,16 @@ func RunFaults(t *testing.T, newStore func(t *testing.T) (mlsvc.Store, Arm)) {
 			start: 10_00, one: 7_00, idempotent: true,
 		},
 		{
-			name: "refund",
-			setup: func(t *testing.T, s mlsvc.Store, u string) {
-				createUser(t, s, u, "n"+u, 10_00)
-				createPrediction(t, s, newPrediction("p-"+u, u, 3_00, t0))
-			},
+			name:  "refund",
+			setup: paid,
 			run: func(ctx context.Context, s mlsvc.Store, u string) error {
 				return s.FailPrediction(ctx, "p-"+u, "fault test", t0.Add(time.Minute))
 			},
 			start: 7_00, one: 10_00, idempotent: true,
 		},
 		{
-			name: "cancel refund",
-			setup: func(t *testing.T, s mlsvc.Store, u string) {
-				createUser(t, s, u, "n"+u, 10_00)
-				createPrediction(t, s, newPrediction("p-"+u, u, 3_00, t0))
-			},
+			name:  "cancel refund",
+			setup: paid,
 			run: func(ctx context.Context, s mlsvc.Store, u string) error {
 				return s.CancelPrediction(ctx, "p-"+u, t0.Add(time.Minute))
 			},

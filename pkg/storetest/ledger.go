@@ -10,7 +10,9 @@ import (
 )
 
 // Ledger tests: every balance change appends exactly one entry in the same
-// atomic step, so the balance always equals the sum of the entries.
+// atomic step, so the balance always equals the sum of the entries. The
+// table has the shape of every file's (accessTests in access.go too), which
+// Run appends to its own.
 var ledgerTests = []struct {
 	name string
 	test func(t *testing.T, s mlsvc.Store)

@@ -49,7 +49,8 @@ func (st *stack) cancel(auth *signedIn, id string) events.APIGatewayV2HTTPRespon
 
 // TestCancel drives the cancel bootstrap: the prediction is canceled and
 // refunded once, its execution stopped, and a late run of the workflow
-// changes nothing.
+// changes nothing. It opens as the other bootstrap tests do (a user who
+// paid for a pending prediction; TestExecutionEndedRefunds too).
 func TestCancel(t *testing.T) {
 	st := newStack(t)
 	auth := st.user("frank", 100)

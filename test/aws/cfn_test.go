@@ -2,9 +2,11 @@ package awstest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -154,6 +156,38 @@ func (tpl cfnTemplate) resources(typ string) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// only returns the logical id of the template's one resource of type typ,
+// failing t if it has none or several.
+func (tpl cfnTemplate) only(t testing.TB, typ string) string {
+	t.Helper()
+	ids := tpl.resources(typ)
+	if len(ids) != 1 {
+		t.Fatalf("template.yaml has %s resources %v, want one", typ, ids)
+	}
+	return ids[0]
+}
+
+// functionEvent is an event source of a function in the template.
+type functionEvent struct {
+	function, name string // the function's logical id, the event's name
+	props          any    // the event's Properties
+}
+
+// events returns the event sources of type typ (HttpApi, EventBridgeRule,
+// …) of every function, by function, then name.
+func (tpl cfnTemplate) events(typ string) []functionEvent {
+	var out []functionEvent
+	for _, id := range tpl.resources("AWS::Serverless::Function") {
+		evs, _ := get(tpl.resource(id), "Properties", "Events").(map[string]any)
+		for _, name := range slices.Sorted(maps.Keys(evs)) {
+			if str(get(evs[name], "Type")) == typ {
+				out = append(out, functionEvent{function: id, name: name, props: get(evs[name], "Properties")})
+			}
+		}
+	}
+	return out
 }
 
 func (tpl cfnTemplate) resource(id string) any {

@@ -99,6 +99,10 @@ func (st *stack) balance(auth *signedIn) string {
 	return me.Balance.String()
 }
 
+// predictionView is a prediction as a client decodes it. The tests declare
+// the wire format themselves (pkg/local has predictionJSON and keyJSON)
+// instead of using httpapi's response types, so they check the API, not
+// the server against its own types.
 type predictionView struct {
 	ID         string          `json:"id"`
 	ModelID    string          `json:"model_id"`

@@ -649,6 +649,9 @@ func (c *counter) get(k string) int {
 	return c.n[k]
 }
 
+// syncBuffer is a bytes.Buffer for concurrent writers. pkg/local's
+// obs_test.go has its own: two test packages share no unexported helper,
+// and these few lines do not make a package worth importing.
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

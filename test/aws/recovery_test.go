@@ -22,7 +22,8 @@ func executionEnded(t *testing.T, id, status string) map[string]any {
 // TestExecutionEndedRefunds: the EventBridge rule on executions that
 // failed, timed out or were aborted hands its event to the failure
 // function, which fails the prediction and refunds it, exactly once, even
-// when the workflow never ran its Fail task.
+// when the workflow never ran its Fail task. It opens as TestCancel does,
+// with a user who paid for a pending prediction.
 func TestExecutionEndedRefunds(t *testing.T) {
 	st := newStack(t)
 	auth := st.user("hana", 30)

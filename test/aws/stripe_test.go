@@ -10,22 +10,17 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stripe/stripe-go/v82"
 
-	"mlsvc/internal/testenv"
+	"mlsvc/internal/stripemock"
 	"mlsvc/pkg/mlsvc"
 )
 
@@ -96,44 +91,6 @@ func (f *fakeSSM) counts() map[string]int {
 	return maps.Clone(f.asked)
 }
 
-// startStripeMock runs stripe-mock on a free loopback port until t ends and
-// returns its URL. It skips without stripe-mock (fails in strict mode).
-func startStripeMock(t *testing.T) string {
-	t.Helper()
-	// make aws-setup installs it in the repo's .cache/bin.
-	bin := filepath.Join(repoRoot(t), ".cache", "bin", "stripe-mock")
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("stripe-mock"); err != nil {
-			testenv.Skip(t, "stripe-mock not installed: go install github.com/stripe/stripe-mock@v0.203.0 (make aws-setup does, into .cache/bin)")
-		}
-	}
-	addr := "127.0.0.1:" + freePort(t)
-	cmd := exec.Command(bin, "-http-addr", addr)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("--- output of stripe-mock:\n%s", out.String())
-		}
-	})
-	url := "http://" + addr
-	testenv.WaitFor(t, 20*time.Second, 50*time.Millisecond, func() error {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return fmt.Errorf("stripe-mock on %s: %w", addr, err)
-		}
-		c.Close()
-		return nil
-	})
-	return url
-}
-
 // stripeSigned returns a Stripe-Signature header for payload at time at.
 func stripeSigned(payload []byte, secret string, at time.Time) string {
 	ts := fmt.Sprint(at.Unix())
@@ -197,7 +154,7 @@ func deliver(t *testing.T, f *function, ev events.APIGatewayV2HTTPRequest) event
 // instances); stale and tampered events are 400s that credit nothing.
 func TestStripeTopUp(t *testing.T) {
 	st := newStack(t)
-	stripeURL := startStripeMock(t)
+	stripeURL := stripemock.Start(t)
 	ssm := newFakeSSM(t, map[string]string{stripeKeyParam: "sk_test_mlsvc", stripeWebhookParam: stripeWebhookKey})
 	st.env = append(st.env,
 		"MLSVC_TOPUP=stripe",

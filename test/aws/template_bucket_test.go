@@ -7,11 +7,7 @@ import (
 
 func TestTemplateBucket(t *testing.T) {
 	tpl := loadTemplate(t)
-	buckets := tpl.resources("AWS::S3::Bucket")
-	if len(buckets) != 1 {
-		t.Fatalf("template.yaml has buckets %v, want one", buckets)
-	}
-	id := buckets[0]
+	id := tpl.only(t, "AWS::S3::Bucket")
 	props := get(tpl.resource(id), "Properties")
 	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
 		if get(props, "PublicAccessBlockConfiguration", k) != true {

@@ -63,19 +63,13 @@ type httpEvent struct {
 
 func httpEvents(tpl cfnTemplate) []httpEvent {
 	var out []httpEvent
-	for _, id := range tpl.resources("AWS::Serverless::Function") {
-		evs, _ := get(tpl.resource(id), "Properties", "Events").(map[string]any)
-		for _, ev := range evs {
-			if str(get(ev, "Type")) != "HttpApi" {
-				continue
-			}
-			out = append(out, httpEvent{
-				function:   id,
-				method:     str(get(ev, "Properties", "Method")),
-				path:       str(get(ev, "Properties", "Path")),
-				authorizer: str(get(ev, "Properties", "Auth", "Authorizer")),
-			})
-		}
+	for _, ev := range tpl.events("HttpApi") {
+		out = append(out, httpEvent{
+			function:   ev.function,
+			method:     str(get(ev.props, "Method")),
+			path:       str(get(ev.props, "Path")),
+			authorizer: str(get(ev.props, "Auth", "Authorizer")),
+		})
 	}
 	return out
 }

@@ -216,27 +216,20 @@ func alarmsOn(tpl cfnTemplate, namespace, name, dim, resource string) []string {
 // address subscribes to.
 func TestTemplateAlarms(t *testing.T) {
 	tpl := loadTemplate(t)
-	topics := tpl.resources("AWS::SNS::Topic")
-	if len(topics) != 1 {
-		t.Fatalf("template.yaml has topics %v, want one for the alarms", topics)
-	}
-	topic := topics[0]
+	topic := tpl.only(t, "AWS::SNS::Topic") // the alarms'
 	if got := tpl.parameterDefault(t, "AlarmEmail"); got != "" {
 		t.Errorf("AlarmEmail defaults to %q, want empty (no subscription)", got)
 	}
-	subs := tpl.resources("AWS::SNS::Subscription")
-	if len(subs) != 1 {
-		t.Fatalf("template.yaml has subscriptions %v, want the optional e-mail one", subs)
-	}
-	sub := tpl.resource(subs[0])
+	subID := tpl.only(t, "AWS::SNS::Subscription") // the optional e-mail one
+	sub := tpl.resource(subID)
 	cond := str(get(sub, "Condition"))
 	want := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AlarmEmail"}, ""}}}}
 	if got := get(map[string]any(tpl), "Conditions", cond); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("%s: Condition %q is %v, want AlarmEmail not empty", subs[0], cond, got)
+		t.Errorf("%s: Condition %q is %v, want AlarmEmail not empty", subID, cond, got)
 	}
 	if !isRef(get(sub, "Properties", "TopicArn"), topic) || str(get(sub, "Properties", "Protocol")) != "email" ||
 		!isRef(get(sub, "Properties", "Endpoint"), "AlarmEmail") {
-		t.Errorf("%s: want an email subscription of AlarmEmail to %s", subs[0], topic)
+		t.Errorf("%s: want an email subscription of AlarmEmail to %s", subID, topic)
 	}
 	for _, id := range tpl.resources("AWS::CloudWatch::Alarm") {
 		props := get(tpl.resource(id), "Properties")
@@ -307,14 +300,11 @@ func TestTemplateAlarms(t *testing.T) {
 // substituted it, showing every business metric.
 func TestTemplateDashboard(t *testing.T) {
 	tpl := loadTemplate(t)
-	ids := tpl.resources("AWS::CloudWatch::Dashboard")
-	if len(ids) != 1 {
-		t.Fatalf("template.yaml has dashboards %v, want one", ids)
-	}
-	body := str(get(tpl.resource(ids[0]), "Properties", "DashboardBody", "Fn::Sub"))
+	id := tpl.only(t, "AWS::CloudWatch::Dashboard")
+	body := str(get(tpl.resource(id), "Properties", "DashboardBody", "Fn::Sub"))
 	for _, v := range regexp.MustCompile(`\$\{([A-Za-z0-9:]+)\}`).FindAllStringSubmatch(body, -1) {
 		if !strings.HasPrefix(v[1], "AWS::") && tpl.resource(v[1]) == nil {
-			t.Errorf("%s: ${%s} is no resource of the template", ids[0], v[1])
+			t.Errorf("%s: ${%s} is no resource of the template", id, v[1])
 		}
 	}
 	resolved := regexp.MustCompile(`\$\{[A-Za-z0-9:]+\}`).ReplaceAllString(body, "x")
@@ -325,7 +315,7 @@ func TestTemplateDashboard(t *testing.T) {
 		}
 	}
 	if err := json.Unmarshal([]byte(resolved), &dash); err != nil {
-		t.Fatalf("%s: DashboardBody is not JSON: %v", ids[0], err)
+		t.Fatalf("%s: DashboardBody is not JSON: %v", id, err)
 	}
 	shown := map[string]bool{}
 	for _, w := range dash.Widgets {
@@ -344,7 +334,7 @@ func TestTemplateDashboard(t *testing.T) {
 	}
 	for _, name := range businessMetrics {
 		if !shown[name] {
-			t.Errorf("%s: no widget shows %s/%s", ids[0], metricsNamespace, name)
+			t.Errorf("%s: no widget shows %s/%s", id, metricsNamespace, name)
 		}
 	}
 }
@@ -358,49 +348,43 @@ func TestTemplateRecovery(t *testing.T) {
 	targets := buildTargets(t, tpl)
 	machine := tpl.resources("AWS::Serverless::StateMachine")[0]
 	var rules []string
-	for _, fn := range tpl.resources("AWS::Serverless::Function") {
-		evs, _ := get(tpl.resource(fn), "Properties", "Events").(map[string]any)
-		for name, ev := range evs {
-			if str(get(ev, "Type")) != "EventBridgeRule" {
-				continue
+	for _, ev := range tpl.events("EventBridgeRule") {
+		fn, name, p := ev.function, ev.name, ev.props
+		pattern := get(p, "Pattern")
+		if !slices.Equal(list(get(pattern, "source")), []any{"aws.states"}) ||
+			!slices.Equal(list(get(pattern, "detail-type")), []any{"Step Functions Execution Status Change"}) {
+			continue
+		}
+		rules = append(rules, targets[fn])
+		// The failure function fails and refunds what ended badly; the
+		// webhooks function makes a pass when any execution ends.
+		want, ok := map[string][]any{
+			"failure":  {"ABORTED", "FAILED", "TIMED_OUT"},
+			"webhooks": {"ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"},
+		}[targets[fn]]
+		if !ok {
+			t.Errorf("%s.%s: the execution rule targets functions/%s, want functions/failure or functions/webhooks", fn, name, targets[fn])
+		}
+		status := list(get(pattern, "detail", "status"))
+		sort.Slice(status, func(i, j int) bool { return str(status[i]) < str(status[j]) })
+		if !slices.Equal(status, want) {
+			t.Errorf("%s.%s: statuses %v, want %v", fn, name, status, want)
+		}
+		if arns := list(get(pattern, "detail", "stateMachineArn")); len(arns) != 1 || !isRef(arns[0], machine) {
+			t.Errorf("%s.%s: stateMachineArn %v, want [!Ref %s]", fn, name, arns, machine)
+		}
+		for _, k := range []string{"Input", "InputPath", "InputTransformer"} {
+			if get(p, k) != nil {
+				t.Errorf("%s.%s: %s is set; the function's input must be the event itself", fn, name, k)
 			}
-			p := get(ev, "Properties")
-			pattern := get(p, "Pattern")
-			if !slices.Equal(list(get(pattern, "source")), []any{"aws.states"}) ||
-				!slices.Equal(list(get(pattern, "detail-type")), []any{"Step Functions Execution Status Change"}) {
-				continue
-			}
-			rules = append(rules, targets[fn])
-			// The failure function fails and refunds what ended badly; the
-			// webhooks function makes a pass when any execution ends.
-			want, ok := map[string][]any{
-				"failure":  {"ABORTED", "FAILED", "TIMED_OUT"},
-				"webhooks": {"ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"},
-			}[targets[fn]]
-			if !ok {
-				t.Errorf("%s.%s: the execution rule targets functions/%s, want functions/failure or functions/webhooks", fn, name, targets[fn])
-			}
-			status := list(get(pattern, "detail", "status"))
-			sort.Slice(status, func(i, j int) bool { return str(status[i]) < str(status[j]) })
-			if !slices.Equal(status, want) {
-				t.Errorf("%s.%s: statuses %v, want %v", fn, name, status, want)
-			}
-			if arns := list(get(pattern, "detail", "stateMachineArn")); len(arns) != 1 || !isRef(arns[0], machine) {
-				t.Errorf("%s.%s: stateMachineArn %v, want [!Ref %s]", fn, name, arns, machine)
-			}
-			for _, k := range []string{"Input", "InputPath", "InputTransformer"} {
-				if get(p, k) != nil {
-					t.Errorf("%s.%s: %s is set; the function's input must be the event itself", fn, name, k)
-				}
-			}
-			if get(p, "RetryPolicy") == nil {
-				t.Errorf("%s.%s: no RetryPolicy for undelivered events", fn, name)
-			}
-			// A lost refund event waits for the sweeper; a lost webhooks
-			// event only for the next scheduled pass, a minute away.
-			if targets[fn] == "failure" && get(p, "DeadLetterConfig") == nil {
-				t.Errorf("%s.%s: no DeadLetterConfig for undelivered events", fn, name)
-			}
+		}
+		if get(p, "RetryPolicy") == nil {
+			t.Errorf("%s.%s: no RetryPolicy for undelivered events", fn, name)
+		}
+		// A lost refund event waits for the sweeper; a lost webhooks
+		// event only for the next scheduled pass, a minute away.
+		if targets[fn] == "failure" && get(p, "DeadLetterConfig") == nil {
+			t.Errorf("%s.%s: no DeadLetterConfig for undelivered events", fn, name)
 		}
 	}
 	sort.Strings(rules)

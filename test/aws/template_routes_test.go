@@ -9,17 +9,10 @@ import (
 // tighter throttles on sign-up and sign-in than on the rest.
 func TestTemplateNoAuthorizer(t *testing.T) {
 	tpl := loadTemplate(t)
-	apis := tpl.resources("AWS::Serverless::HttpApi")
-	if len(apis) != 1 {
-		t.Fatalf("template.yaml has HttpApis %v, want one", apis)
-	}
-	api := apis[0]
-	for _, id := range tpl.resources("AWS::Serverless::Function") {
-		evs, _ := get(tpl.resource(id), "Properties", "Events").(map[string]any)
-		for name, ev := range evs {
-			if str(get(ev, "Type")) == "HttpApi" && !isRef(get(ev, "Properties", "ApiId"), api) {
-				t.Errorf("%s event %s: ApiId is not !Ref %s (SAM would make a second API)", id, name, api)
-			}
+	api := tpl.only(t, "AWS::Serverless::HttpApi")
+	for _, ev := range tpl.events("HttpApi") {
+		if !isRef(get(ev.props, "ApiId"), api) {
+			t.Errorf("%s event %s: ApiId is not !Ref %s (SAM would make a second API)", ev.function, ev.name, api)
 		}
 	}
 	props := get(tpl.resource(api), "Properties")

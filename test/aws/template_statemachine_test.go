@@ -12,11 +12,7 @@ import (
 func TestTemplateStateMachine(t *testing.T) {
 	tpl := loadTemplate(t)
 	root := repoRoot(t)
-	machines := tpl.resources("AWS::Serverless::StateMachine")
-	if len(machines) != 1 {
-		t.Fatalf("template.yaml has state machines %v, want one", machines)
-	}
-	id := machines[0]
+	id := tpl.only(t, "AWS::Serverless::StateMachine")
 	props := get(tpl.resource(id), "Properties")
 	if got := str(get(props, "Type")); got != "STANDARD" {
 		t.Errorf("%s: Type = %q, want STANDARD (exactly-once)", id, got)

@@ -12,7 +12,8 @@ import (
 
 // TestPreferWait: the prediction function holds GET /predict/{id} with
 // Prefer: wait until the inference function (another process) completes
-// the prediction, and answers a pending one after the wait otherwise.
+// the prediction, and answers a pending one after the wait otherwise. It
+// opens as TestWebhookSecret does, with a stack and a funded user.
 func TestPreferWait(t *testing.T) {
 	st := newStack(t)
 	auth := st.user("ivan", 100)

@@ -1,7 +1,7 @@
 // Pieces shared by the views: headings, error regions, status badges and
 // the "how long has it been waiting" text of a pending prediction.
 
-import { h, replace } from '../dom.js';
+import { add, h, replace } from '../dom.js';
 import { formatDuration, formatTime } from '../format.js';
 import { dueAt } from '../store.js';
 
@@ -95,6 +95,36 @@ export function field({ id, label, hint, input }) {
       if (text) input.setAttribute('aria-invalid', 'true');
       else input.removeAttribute('aria-invalid');
     },
+  };
+}
+
+// authPage lays out the sign-in and registration pages alike: the heading
+// (id names it for the form's aria-labelledby), a lead, an optional notice,
+// the form and a line (aside, a list of nodes) to the other page.
+export function authPage(root, { id, title, lead, notice = null, form, aside }) {
+  const heading = pageHeading(title);
+  heading.id = id;
+  add(root, h('div', { class: 'auth' }, heading, h('p', { class: 'lead' }, lead), notice, form, h('p', { class: 'aside' }, ...aside)));
+}
+
+// credentialFields are the username and password fields of the sign-in
+// (prefix 'login') and registration ('reg') forms: the same inputs on both,
+// so that browsers and password managers treat them alike; a new password
+// is marked as such.
+export function credentialFields(prefix, { usernameHint, passwordHint, newPassword = false } = {}) {
+  return {
+    username: field({
+      id: `${prefix}-username`,
+      label: 'Username',
+      hint: usernameHint,
+      input: h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
+    }),
+    password: field({
+      id: `${prefix}-password`,
+      label: 'Password',
+      hint: passwordHint,
+      input: h('input', { type: 'password', name: 'password', autocomplete: newPassword ? 'new-password' : 'current-password', required: true }),
+    }),
   };
 }
 

@@ -1,20 +1,11 @@
 // Sign in: exchanges the password for a session token (POST /auth/token)
 // and keeps only the token.
 
-import { add, h } from '../dom.js';
-import { busy, errorRegion, field, pageHeading, showError } from './common.js';
+import { h } from '../dom.js';
+import { authPage, busy, credentialFields, errorRegion, showError } from './common.js';
 
 export function render(root, { flash, signIn }) {
-  const username = field({
-    id: 'login-username',
-    label: 'Username',
-    input: h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
-  });
-  const password = field({
-    id: 'login-password',
-    label: 'Password',
-    input: h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true }),
-  });
+  const { username, password } = credentialFields('login');
   for (const f of [username, password]) {
     f.input.addEventListener('input', () => {
       if (f.input.value) f.setError('');
@@ -48,18 +39,12 @@ export function render(root, { flash, signIn }) {
     }
   });
 
-  const heading = pageHeading('Sign in');
-  heading.id = 'login-title';
-  add(
-    root,
-    h(
-      'div',
-      { class: 'auth' },
-      heading,
-      h('p', { class: 'lead' }, 'Run paid predictions with published models and download the results as CSV.'),
-      flash ? h('p', { class: ['notice', `notice-${flash.kind}`], role: 'status' }, flash.text) : null,
-      form,
-      h('p', { class: 'aside' }, 'No account yet? ', h('a', { href: '#/register', id: 'to-register' }, 'Create one'), ' — or ', h('a', { href: '#/models' }, 'look at the models'), ' first.'),
-    ),
-  );
+  authPage(root, {
+    id: 'login-title',
+    title: 'Sign in',
+    lead: 'Run paid predictions with published models and download the results as CSV.',
+    notice: flash ? h('p', { class: ['notice', `notice-${flash.kind}`], role: 'status' }, flash.text) : null,
+    form,
+    aside: ['No account yet? ', h('a', { href: '#/register', id: 'to-register' }, 'Create one'), ' — or ', h('a', { href: '#/models' }, 'look at the models'), ' first.'],
+  });
 }

@@ -112,16 +112,18 @@ export function render(root, { store, api, navigate, params }) {
     submit.textContent = ready ? `Submit ${plural(result.total, 'row')} — pay ${formatMoney(m.cost)}` : `Submit — pay ${formatMoney(m.cost)}`;
   }
 
+  // nothingToSend says what to give before anything can be submitted.
+  function nothingToSend(message) {
+    previewSummary.textContent = message;
+    previewSummary.className = 'preview-summary';
+    submit.disabled = true;
+    showPrice();
+  }
+
   function showCSV() {
     const m = model();
     const { file, preview } = csv;
-    if (!file) {
-      previewSummary.textContent = 'Choose a CSV file to see its first rows here.';
-      previewSummary.className = 'preview-summary';
-      submit.disabled = true;
-      showPrice();
-      return;
-    }
+    if (!file) return nothingToSend('Choose a CSV file to see its first rows here.');
     const shown = preview.rows.length;
     previewSummary.textContent =
       shown === 0
@@ -157,11 +159,7 @@ export function render(root, { store, api, navigate, params }) {
     replace(tableSlot);
     if (mode() === 'csv') return showCSV();
     if (!result || (result.total === 0 && result.errors.length === 0)) {
-      previewSummary.textContent = 'Type JSON or insert an example to see the rows here.';
-      previewSummary.className = 'preview-summary';
-      submit.disabled = true;
-      showPrice();
-      return;
+      return nothingToSend('Type JSON or insert an example to see the rows here.');
     }
     const n = result.errors.length;
     if (n === 0) {

@@ -1,8 +1,8 @@
 // Registration: the API's rules checked field by field before sending, the
 // API's answer shown next to the field it is about, then signed in.
 
-import { add, h } from '../dom.js';
-import { busy, errorRegion, field, pageHeading, showError } from './common.js';
+import { h } from '../dom.js';
+import { authPage, busy, credentialFields, errorRegion, field, showError } from './common.js';
 
 const USERNAME = /^[A-Za-z0-9._@-]{3,64}$/;
 
@@ -31,17 +31,10 @@ export function render(root, { api, signIn }) {
     label: 'First name',
     input: h('input', { type: 'text', name: 'firstname', autocomplete: 'given-name', required: true, maxlength: '100' }),
   });
-  const username = field({
-    id: 'reg-username',
-    label: 'Username',
-    hint: '3–64 characters: letters, digits and . _ - @',
-    input: h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
-  });
-  const password = field({
-    id: 'reg-password',
-    label: 'Password',
-    hint: '8 to 72 characters.',
-    input: h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true }),
+  const { username, password } = credentialFields('reg', {
+    usernameHint: '3–64 characters: letters, digits and . _ - @',
+    passwordHint: '8 to 72 characters.',
+    newPassword: true,
   });
   const show = h('input', { type: 'checkbox', id: 'reg-show-password' });
   show.addEventListener('change', () => {
@@ -100,17 +93,11 @@ export function render(root, { api, signIn }) {
     }
   });
 
-  const heading = pageHeading('Create an account');
-  heading.id = 'register-title';
-  add(
-    root,
-    h(
-      'div',
-      { class: 'auth' },
-      heading,
-      h('p', { class: 'lead' }, 'New accounts start with a balance of 0.00; top up on the dashboard to run predictions.'),
-      form,
-      h('p', { class: 'aside' }, 'Already registered? ', h('a', { href: '#/login' }, 'Sign in'), '.'),
-    ),
-  );
+  authPage(root, {
+    id: 'register-title',
+    title: 'Create an account',
+    lead: 'New accounts start with a balance of 0.00; top up on the dashboard to run predictions.',
+    form,
+    aside: ['Already registered? ', h('a', { href: '#/login' }, 'Sign in'), '.'],
+  });
 }
