@@ -2,8 +2,12 @@ package awstest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"mlsvc/internal/testenv"
 )
 
 // emfLines returns the Embedded Metric Format lines in a function's output
@@ -22,6 +26,19 @@ func emfLines(t *testing.T, f *function) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// awaitMetric waits until f's output has a total of want for metric name
+// of model: the emulator copies the function's output to ours on its own
+// schedule, so a line may arrive just after the invocation's answer.
+func awaitMetric(t *testing.T, f *function, name, model string, want float64) {
+	t.Helper()
+	testenv.WaitFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if got := metricTotal(emfLines(t, f), name, model); got < want {
+			return fmt.Errorf("%s: %s of %s is %v, want %v:\n%s", f.name, name, model, got, want, f.out.String())
+		}
+		return nil
+	})
 }
 
 // metricTotal sums metric name over lines whose ModelId is model.
@@ -48,6 +65,8 @@ func TestBusinessMetrics(t *testing.T) {
 	if e := asError(st.fn("inference").invoke(t, map[string]string{"prediction_id": id})); e != nil {
 		t.Fatalf("inference again: %s", e.ErrorMessage)
 	}
+	awaitMetric(t, st.fn("predict"), "RevenueCents", "lr", 10_00)
+	awaitMetric(t, st.fn("inference"), "PredictionsCompleted", "lr", 1)
 	predict, inference := emfLines(t, st.fn("predict")), emfLines(t, st.fn("inference"))
 	if got := metricTotal(predict, "PredictionsCreated", "lr"); got != 1 {
 		t.Errorf("predict: PredictionsCreated %v, want 1:\n%s", got, st.fn("predict").out.String())
@@ -80,6 +99,7 @@ func TestBusinessMetrics(t *testing.T) {
 	if e := asError(st.fn("failure").invoke(t, map[string]any{"prediction_id": id, "error": map[string]string{"Error": "States.Timeout", "Cause": ""}})); e != nil {
 		t.Fatalf("failure: %s", e.ErrorMessage)
 	}
+	awaitMetric(t, st.fn("failure"), "PredictionsRefunded", "lr", 1)
 	failure := emfLines(t, st.fn("failure"))
 	if f, r := metricTotal(failure, "PredictionsFailed", "lr"), metricTotal(failure, "PredictionsRefunded", "lr"); f != 1 || r != 1 {
 		t.Errorf("failure: PredictionsFailed %v, PredictionsRefunded %v, want 1 and 1:\n%s", f, r, st.fn("failure").out.String())
