@@ -141,7 +141,8 @@ func predictionItem(p *mlsvc.Prediction) item {
 }
 
 // prediction decodes predictionItem's layout. Each record's decoder (user,
-// model, prediction here; entry in ledger.go) has the same shape on purpose:
+// model, prediction here; entry in ledger.go; webhookDelivery in
+// webhooks_queue.go) has the same shape on purpose:
 // it names its own attributes one by one, as item says.
 func (it item) prediction() (*mlsvc.Prediction, error) {
 	var d decoder

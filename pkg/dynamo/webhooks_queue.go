@@ -155,6 +155,8 @@ func (s *Store) WebhookDelivery(ctx context.Context, predictionID string) (*mlsv
 	return it.webhookDelivery()
 }
 
+// webhookDelivery decodes a prediction item's delivery attributes, in the
+// shape of every record's decoder (item.go's prediction).
 func (it item) webhookDelivery() (*mlsvc.WebhookDelivery, error) {
 	var d decoder
 	w := &mlsvc.WebhookDelivery{

@@ -2,17 +2,12 @@ package local_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,64 +16,11 @@ import (
 
 	"mlsvc/catalog"
 	"mlsvc/internal/testenv"
+	"mlsvc/internal/webhooktest"
 	"mlsvc/pkg/local"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/webhook"
 )
-
-// receiver is a webhook endpoint that records deliveries and answers with
-// the statuses of its script, then 204.
-type receiver struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	got    []delivery
-	script []int
-}
-
-type delivery struct {
-	header http.Header
-	body   []byte
-}
-
-func newReceiver(t *testing.T, script ...int) *receiver {
-	rc := &receiver{script: script}
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.got = append(rc.got, delivery{r.Header.Clone(), body})
-		status := http.StatusNoContent
-		if len(rc.script) > 0 {
-			status, rc.script = rc.script[0], rc.script[1:]
-		}
-		rc.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) deliveries() []delivery {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]delivery(nil), rc.got...)
-}
-
-// verify checks a delivery's signature as a receiver would, with the
-// secret: HMAC-SHA256 of id.timestamp.body, base64, after "v1,".
-func verify(t *testing.T, d delivery, secret string) {
-	t.Helper()
-	id, ts, sigs := d.header.Get("webhook-id"), d.header.Get("webhook-timestamp"), d.header.Get("webhook-signature")
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		t.Fatalf("secret %q: %v", secret, err)
-	}
-	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "%s.%s.%s", id, ts, d.body)
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	if id == "" || ts == "" || !strings.Contains(" "+sigs+" ", " "+want+" ") {
-		t.Errorf("delivery headers id %q, timestamp %q, signature %q; want the signature %q", id, ts, sigs, want)
-	}
-}
 
 // openWebhooks opens the app with webhooks to loopback allowed and a
 // clock the test moves.
@@ -133,7 +75,7 @@ func TestWebhookDelivered(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
 	a := openWebhooks(t, t.TempDir(), mlsvc.Delay{}, &clock, true)
-	rc := newReceiver(t)
+	rc := webhooktest.NewReceiver(t)
 	ann := a.register("ann", "100")
 	secret := ann.secret("/account/webhook-secret", "GET")
 	if again := ann.secret("/account/webhook-secret", "GET"); again != secret {
@@ -142,29 +84,29 @@ func TestWebhookDelivered(t *testing.T) {
 	var accepted struct {
 		PredictionID string `json:"prediction_id"`
 	}
-	body := fmt.Sprintf(`{"model_id":"lr","input_data":%s,"webhook_url":%q}`, rows, rc.srv.URL+"/hook?a=1")
+	body := fmt.Sprintf(`{"model_id":"lr","input_data":%s,"webhook_url":%q}`, rows, rc.URL+"/hook?a=1")
 	if code := ann.do("POST", "/predict", body, &accepted); code != 202 {
 		t.Fatalf("POST /predict with webhook_url: %d", code)
 	}
 	id := accepted.PredictionID
-	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return len(rc.deliveries()) > 0 }, "no webhook delivery")
-	d := rc.deliveries()[0]
-	verify(t, d, secret)
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return len(rc.Deliveries()) > 0 }, "no webhook delivery")
+	d := rc.Deliveries()[0]
+	webhooktest.Verify(t, d, secret)
 	var payload map[string]any
-	if err := json.Unmarshal(d.body, &payload); err != nil {
+	if err := json.Unmarshal(d.Body, &payload); err != nil {
 		t.Fatal(err)
 	}
 	if payload["event"] != "prediction.completed" || payload["id"] != id || payload["status"] != "completed" || payload["output_data"] == nil {
-		t.Errorf("payload %s: want event prediction.completed, the id, status and output", d.body)
+		t.Errorf("payload %s: want event prediction.completed, the id, status and output", d.Body)
 	}
 	if _, ok := payload["input_data"]; ok {
-		t.Errorf("the payload carries the input rows: %.200s", d.body)
+		t.Errorf("the payload carries the input rows: %.200s", d.Body)
 	}
-	if ct := d.header.Get("Content-Type"); ct != "application/json" {
+	if ct := d.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
 	testenv.Eventually(t, 5*time.Second, 20*time.Millisecond, func() bool { return ann.webhook(id).Delivered }, "delivery not recorded")
-	if w := ann.webhook(id); w.Attempts != 1 || w.LastStatus != 204 || w.URL != rc.srv.URL+"/hook?a=1" {
+	if w := ann.webhook(id); w.Attempts != 1 || w.LastStatus != 204 || w.URL != rc.URL+"/hook?a=1" {
 		t.Errorf("webhook on the prediction = %+v, want one attempt, 204", w)
 	}
 
@@ -176,7 +118,7 @@ func TestWebhookDelivered(t *testing.T) {
 	if got := ann.secret("/account/webhook-secret", "GET"); got != rotated {
 		t.Errorf("GET after rotate = %q, want the rotated secret", got)
 	}
-	req, _ := http.NewRequest("POST", a.srv.URL+"/predict?model_id=lr&webhook_url="+rc.srv.URL, strings.NewReader("feature_0,feature_1,feature_2,feature_3,feature_4\n1,2,3,4,5\n"))
+	req, _ := http.NewRequest("POST", a.srv.URL+"/predict?model_id=lr&webhook_url="+rc.URL, strings.NewReader("feature_0,feature_1,feature_2,feature_3,feature_4\n1,2,3,4,5\n"))
 	req.Header.Set("Content-Type", "text/csv")
 	req.SetBasicAuth(ann.user, ann.pass)
 	resp, err := http.DefaultClient.Do(req)
@@ -184,22 +126,22 @@ func TestWebhookDelivered(t *testing.T) {
 		t.Fatalf("CSV POST /predict with webhook_url: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return len(rc.deliveries()) > 1 }, "no second delivery")
-	verify(t, rc.deliveries()[1], rotated)
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return len(rc.Deliveries()) > 1 }, "no second delivery")
+	webhooktest.Verify(t, rc.Deliveries()[1], rotated)
 
 	// Canceled.
 	slow := openWebhooks(t, t.TempDir(), mlsvc.Delay{Min: time.Hour, Max: time.Hour}, &clock, true)
 	bob := slow.register("bob", "100")
-	body = fmt.Sprintf(`{"model_id":"lr","input_data":%s,"webhook_url":%q}`, rows, rc.srv.URL)
+	body = fmt.Sprintf(`{"model_id":"lr","input_data":%s,"webhook_url":%q}`, rows, rc.URL)
 	bob.do("POST", "/predict", body, &accepted)
 	if code := bob.do("POST", "/predict/"+accepted.PredictionID+"/cancel", "", nil); code != 200 {
 		t.Fatalf("cancel: %d", code)
 	}
-	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return len(rc.deliveries()) > 2 }, "no delivery of the cancel")
-	d = rc.deliveries()[2]
-	verify(t, d, bob.secret("/account/webhook-secret", "GET"))
-	if !strings.Contains(string(d.body), `"event":"prediction.canceled"`) {
-		t.Errorf("payload %s, want event prediction.canceled", d.body)
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return len(rc.Deliveries()) > 2 }, "no delivery of the cancel")
+	d = rc.Deliveries()[2]
+	webhooktest.Verify(t, d, bob.secret("/account/webhook-secret", "GET"))
+	if !strings.Contains(string(d.Body), `"event":"prediction.canceled"`) {
+		t.Errorf("payload %s, want event prediction.canceled", d.Body)
 	}
 }
 
@@ -210,19 +152,19 @@ func TestWebhookRetried(t *testing.T) {
 	clock.Store(time.Now().UnixNano())
 	dir := t.TempDir()
 	a := openWebhooks(t, dir, mlsvc.Delay{}, &clock, true)
-	rc := newReceiver(t, 500, 503)
+	rc := webhooktest.NewReceiver(t, 500, 503)
 	ann := a.register("ann", "100")
 	var accepted struct {
 		PredictionID string `json:"prediction_id"`
 	}
-	ann.do("POST", "/predict", fmt.Sprintf(`{"model_id":"lr","input_data":%s,"webhook_url":%q}`, rows, rc.srv.URL), &accepted)
+	ann.do("POST", "/predict", fmt.Sprintf(`{"model_id":"lr","input_data":%s,"webhook_url":%q}`, rows, rc.URL), &accepted)
 	id := accepted.PredictionID
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return ann.webhook(id).Attempts == 1 }, "no first attempt")
 	if w := ann.webhook(id); w.LastStatus != 500 || w.Delivered {
 		t.Errorf("after a 500: %+v", w)
 	}
 	time.Sleep(1500 * time.Millisecond) // the deliverer polls every second: not due yet
-	if n := len(rc.deliveries()); n != 1 {
+	if n := len(rc.Deliveries()); n != 1 {
 		t.Fatalf("%d attempts before the back-off ended, want 1", n)
 	}
 	clock.Add(int64(mlsvc.WebhookBackoff[0] + time.Second))
@@ -237,8 +179,8 @@ func TestWebhookRetried(t *testing.T) {
 	if w := ann.webhook(id); w.Attempts != 3 || w.LastStatus != 204 {
 		t.Errorf("after a restart: %+v, want delivered at the third attempt", w)
 	}
-	ds := rc.deliveries()
-	if len(ds) != 3 || ds[0].header.Get("webhook-id") != ds[2].header.Get("webhook-id") {
+	ds := rc.Deliveries()
+	if len(ds) != 3 || ds[0].Header.Get("webhook-id") != ds[2].Header.Get("webhook-id") {
 		t.Errorf("%d deliveries; want 3 with one webhook-id", len(ds))
 	}
 }
@@ -269,11 +211,11 @@ func TestWebhookURLRefused(t *testing.T) {
 // connect to loopback, private and link-local addresses, also through a
 // name that resolves to one, and follows no redirect.
 func TestWebhookClientRefusesPrivate(t *testing.T) {
-	rc := newReceiver(t)
-	port := rc.srv.URL[strings.LastIndex(rc.srv.URL, ":")+1:]
+	rc := webhooktest.NewReceiver(t)
+	port := rc.URL[strings.LastIndex(rc.URL, ":")+1:]
 	client := webhook.Client(false)
 	for _, u := range []string{
-		rc.srv.URL, "http://localhost:" + port + "/", "http://[::1]:" + port + "/",
+		rc.URL, "http://localhost:" + port + "/", "http://[::1]:" + port + "/",
 		"http://10.0.0.1:9/", "http://169.254.169.254/latest/meta-data/", "http://100.64.0.1:9/",
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -287,20 +229,20 @@ func TestWebhookClientRefusesPrivate(t *testing.T) {
 			t.Errorf("POST %s: %v, want refused as not public", u, err)
 		}
 	}
-	if n := len(rc.deliveries()); n != 0 {
+	if n := len(rc.Deliveries()); n != 0 {
 		t.Errorf("the loopback receiver got %d requests", n)
 	}
 
 	// Redirects are not followed (the test setting allows loopback).
-	target := newReceiver(t)
-	redirect := httptest.NewServer(http.RedirectHandler(target.srv.URL, http.StatusTemporaryRedirect))
+	target := webhooktest.NewReceiver(t)
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
 	t.Cleanup(redirect.Close)
 	resp, err := webhook.Client(true).Post(redirect.URL, "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusTemporaryRedirect || len(target.deliveries()) != 0 {
-		t.Errorf("redirect: status %d, target hit %d times; want 307 and no request to the target", resp.StatusCode, len(target.deliveries()))
+	if resp.StatusCode != http.StatusTemporaryRedirect || len(target.Deliveries()) != 0 {
+		t.Errorf("redirect: status %d, target hit %d times; want 307 and no request to the target", resp.StatusCode, len(target.Deliveries()))
 	}
 }

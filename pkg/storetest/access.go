@@ -12,7 +12,8 @@ import (
 
 // accessTests cover mlsvc.AccessStore: API keys, password changes and
 // throttles. Each file of the suite lists its tests in a table of this shape
-// (ledgerTests in ledger.go too) that Run appends to its own.
+// (ledgerTests in ledger.go and webhookQueueTests in webhooks_queue.go too)
+// that Run appends to its own.
 var accessTests = []struct {
 	name string
 	test func(t *testing.T, s mlsvc.Store)

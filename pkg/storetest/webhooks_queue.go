@@ -12,7 +12,8 @@ import (
 // webhookQueueTests cover mlsvc.WebhookQueue, which every store implements:
 // the write that ends a prediction with a webhook URL (completed, failed
 // or canceled) queues its delivery, once; deliveries come out due, oldest
-// first; attempts are recorded and a done delivery leaves the queue.
+// first; attempts are recorded and a done delivery leaves the queue. The
+// table has the shape of accessTests (access.go), as every file's has.
 var webhookQueueTests = []struct {
 	name string
 	test func(t *testing.T, s mlsvc.Store)
@@ -55,6 +56,8 @@ func due(t *testing.T, q mlsvc.WebhookQueue, now time.Time, limit int) []string 
 	return out
 }
 
+// delivery reads a prediction's delivery, failing the test if it cannot:
+// the queue's getPrediction (storetest.go).
 func delivery(t *testing.T, q mlsvc.WebhookQueue, id string) *mlsvc.WebhookDelivery {
 	t.Helper()
 	d, err := q.WebhookDelivery(t.Context(), id)

@@ -84,23 +84,43 @@ func (q *memQueue) WebhookDelivery(_ context.Context, id string) (*mlsvc.Webhook
 
 func payload(context.Context, *mlsvc.WebhookDelivery) ([]byte, error) { return []byte(`{}`), nil }
 
+// pass is the setting of a RunDue test: a target that counts its POSTs,
+// the test's present, its queues and a deliverer over one.
+type pass struct {
+	posts atomic.Int64
+	url   string
+	now   time.Time
+}
+
+func newPass(t *testing.T) *pass {
+	p := &pass{now: time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.posts.Add(1) }))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+// queue returns a queue of n deliveries to the target, due a second ago.
+func (p *pass) queue(n int) *memQueue { return newMemQueue(n, p.url, p.now.Add(-time.Second)) }
+
+func (p *pass) deliverer(q *memQueue) *Deliverer {
+	return New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return p.now }, Payload: payload})
+}
+
 // TestRunDueAll: one pass delivers every due delivery, batch after batch,
 // each once, and none that is not due yet.
 func TestRunDueAll(t *testing.T) {
-	var posts atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1) }))
-	defer srv.Close()
-	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	p := newPass(t)
 	const n = 2*batch + 3
-	q := newMemQueue(n, srv.URL, now.Add(-time.Second))
-	q.ds["later"] = &mlsvc.WebhookDelivery{PredictionID: "later", URL: srv.URL, NextAt: now.Add(time.Second)}
-	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	q := p.queue(n)
+	q.ds["later"] = &mlsvc.WebhookDelivery{PredictionID: "later", URL: p.url, NextAt: p.now.Add(time.Second)}
+	d := p.deliverer(q)
 	got, err := d.RunDue(t.Context())
 	if got != n || err != nil {
 		t.Errorf("RunDue = %d, %v; want %d attempts", got, err, n)
 	}
-	if posts.Load() != n {
-		t.Errorf("%d POSTs, want %d", posts.Load(), n)
+	if p.posts.Load() != n {
+		t.Errorf("%d POSTs, want %d", p.posts.Load(), n)
 	}
 	for id, w := range q.ds {
 		if want := id != "later"; w.Done != want || w.Attempts != map[bool]int{true: 1}[want] {
@@ -108,19 +128,17 @@ func TestRunDueAll(t *testing.T) {
 		}
 	}
 	// Nothing is due: another pass sends nothing.
-	if got, err := d.RunDue(t.Context()); got != 0 || err != nil || posts.Load() != n {
-		t.Errorf("second RunDue = %d, %v, %d POSTs in all; want nothing more", got, err, posts.Load())
+	if got, err := d.RunDue(t.Context()); got != 0 || err != nil || p.posts.Load() != n {
+		t.Errorf("second RunDue = %d, %v, %d POSTs in all; want nothing more", got, err, p.posts.Load())
 	}
 }
 
 // TestRunDueDeadline: with too little time left for another batch, a pass
 // stops after its first; the rest stay due for the next.
 func TestRunDueDeadline(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	defer srv.Close()
-	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
-	q := newMemQueue(batch+5, srv.URL, now.Add(-time.Second))
-	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	p := newPass(t)
+	q := p.queue(batch + 5)
+	d := p.deliverer(q)
 	ctx, cancel := context.WithTimeout(t.Context(), BatchTime-time.Second)
 	defer cancel()
 	if got, err := d.RunDue(ctx); got != batch || err != nil {
@@ -135,18 +153,15 @@ func TestRunDueDeadline(t *testing.T) {
 // a pass attempts each once and ends rather than sending them again and
 // again.
 func TestRunDueStuck(t *testing.T) {
-	var posts atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1) }))
-	defer srv.Close()
-	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
-	q := newMemQueue(batch, srv.URL, now.Add(-time.Second))
+	p := newPass(t)
+	q := p.queue(batch)
 	q.failRecord = true
-	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	d := p.deliverer(q)
 	if got, err := d.RunDue(t.Context()); got != batch || err != nil {
 		t.Errorf("RunDue = %d, %v; want %d", got, err, batch)
 	}
-	if posts.Load() != batch || q.lists != 2 {
-		t.Errorf("%d POSTs after %d reads of the queue, want %d after 2", posts.Load(), q.lists, batch)
+	if p.posts.Load() != batch || q.lists != 2 {
+		t.Errorf("%d POSTs after %d reads of the queue, want %d after 2", p.posts.Load(), q.lists, batch)
 	}
 
 	q.failList = errors.New("throttled")
@@ -159,20 +174,17 @@ func TestRunDueStuck(t *testing.T) {
 // when named (the execution that just ended), if it is due and not done;
 // named deliveries that are not due, done or absent are not.
 func TestRunDueNamed(t *testing.T) {
-	var posts atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1) }))
-	defer srv.Close()
-	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
-	q := newMemQueue(2, srv.URL, now.Add(-time.Second)) // p000, p001
-	q.ds["later"] = &mlsvc.WebhookDelivery{PredictionID: "later", URL: srv.URL, NextAt: now.Add(time.Second)}
-	q.ds["done"] = &mlsvc.WebhookDelivery{PredictionID: "done", URL: srv.URL, NextAt: now.Add(-time.Hour), Done: true}
+	p := newPass(t)
+	q := p.queue(2) // p000, p001
+	q.ds["later"] = &mlsvc.WebhookDelivery{PredictionID: "later", URL: p.url, NextAt: p.now.Add(time.Second)}
+	q.ds["done"] = &mlsvc.WebhookDelivery{PredictionID: "done", URL: p.url, NextAt: p.now.Add(-time.Hour), Done: true}
 	q.unlisted = map[string]bool{"p000": true, "later": true, "done": true}
-	d := New(Config{Queue: q, Secrets: secrets{}, AllowPrivate: true, Now: func() time.Time { return now }, Payload: payload})
+	d := p.deliverer(q)
 	if got, err := d.RunDue(t.Context(), "p000", "p001", "later", "done", "no-such-prediction"); got != 2 || err != nil {
 		t.Errorf("RunDue(named) = %d, %v; want 2 attempts (p000, named and due; p001, listed)", got, err)
 	}
-	if posts.Load() != 2 || !q.ds["p000"].Done || !q.ds["p001"].Done || q.ds["later"].Attempts != 0 || q.ds["done"].Attempts != 0 {
+	if p.posts.Load() != 2 || !q.ds["p000"].Done || !q.ds["p001"].Done || q.ds["later"].Attempts != 0 || q.ds["done"].Attempts != 0 {
 		t.Errorf("%d POSTs; p000 %+v, p001 %+v, later %+v, done %+v; want p000 and p001 delivered once each",
-			posts.Load(), q.ds["p000"], q.ds["p001"], q.ds["later"], q.ds["done"])
+			p.posts.Load(), q.ds["p000"], q.ds["p001"], q.ds["later"], q.ds["done"])
 	}
 }

@@ -306,12 +306,7 @@ func (st *stack) checkPolicies() {
 		st.tables.Ledger:      str(get(genv, "TABLE_LEDGER", "Ref")),
 	}
 	bucketID := str(get(genv, "BUCKET", "Ref"))
-	var machineID string
-	for id, dir := range targets {
-		if dir == "predict" {
-			machineID = str(get(tpl.functionEnv(id)["STATE_MACHINE_ARN"], "Ref"))
-		}
-	}
+	machineID := str(get(tpl.functionEnv(functionOf(t, targets, "predict"))["STATE_MACHINE_ARN"], "Ref"))
 
 	type grantKey struct {
 		fn string

@@ -74,6 +74,19 @@ func httpEvents(tpl cfnTemplate) []httpEvent {
 	return out
 }
 
+// functionOf returns the function of the template that builds
+// functions/dir, failing the test if none does.
+func functionOf(t *testing.T, targets map[string]string, dir string) string {
+	t.Helper()
+	for id, d := range targets {
+		if d == dir {
+			return id
+		}
+	}
+	t.Fatalf("no function of template.yaml builds functions/%s", dir)
+	return ""
+}
+
 // buildTargets returns, for each function of the template, the directory
 // under functions/ its `make build-<LogicalId>` target builds, after
 // checking the command is the arm64 Lambda build.

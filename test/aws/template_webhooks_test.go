@@ -18,23 +18,15 @@ import (
 func TestTemplateWebhooks(t *testing.T) {
 	tpl := loadTemplate(t)
 	targets := buildTargets(t, tpl)
-	var fn string
-	for id, dir := range targets {
-		if dir == "webhooks" {
-			fn = id
-		}
-	}
-	if fn == "" {
-		t.Fatal("no function of template.yaml builds functions/webhooks")
-	}
+	fn := functionOf(t, targets, "webhooks")
 	schedules := 0
-	evs, _ := get(tpl.resource(fn), "Properties", "Events").(map[string]any)
-	for name, ev := range evs {
-		if str(get(ev, "Type")) == "Schedule" {
-			schedules++
-			if got := str(get(ev, "Properties", "Schedule")); got != "rate(1 minute)" {
-				t.Errorf("%s.%s: Schedule %q, want rate(1 minute): retries come due every 30 s at first", fn, name, got)
-			}
+	for _, ev := range tpl.events("Schedule") {
+		if ev.function != fn {
+			continue
+		}
+		schedules++
+		if got := str(get(ev.props, "Schedule")); got != "rate(1 minute)" {
+			t.Errorf("%s.%s: Schedule %q, want rate(1 minute): retries come due every 30 s at first", fn, ev.name, got)
 		}
 	}
 	if schedules != 1 {

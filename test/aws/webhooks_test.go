@@ -1,19 +1,13 @@
 package awstest
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"mlsvc/internal/webhooktest"
 	"mlsvc/pkg/lambdafn"
 	"mlsvc/pkg/mlsvc"
 )
@@ -68,64 +62,14 @@ func TestWebhookSecret(t *testing.T) {
 	}
 }
 
-// receiver is a webhook endpoint on loopback that records deliveries and
-// answers with status (204 unless set).
-type receiver struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	got    []delivery
-	status int
-}
-
-type delivery struct {
-	header http.Header
-	body   []byte
-}
-
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{status: http.StatusNoContent}
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.got = append(rc.got, delivery{r.Header.Clone(), body})
-		status := rc.status
-		rc.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) answer(status int) {
-	rc.mu.Lock()
-	rc.status = status
-	rc.mu.Unlock()
-}
-
-func (rc *receiver) deliveries() []delivery {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]delivery(nil), rc.got...)
-}
-
 // verify checks a delivery's Standard Webhooks signature as a receiver
 // would, with the user's secret, and returns its payload.
-func verify(t *testing.T, d delivery, secret string) webhookPayload {
+func verify(t *testing.T, d webhooktest.Delivery, secret string) webhookPayload {
 	t.Helper()
-	id, ts, sigs := d.header.Get("webhook-id"), d.header.Get("webhook-timestamp"), d.header.Get("webhook-signature")
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		t.Fatalf("secret %q: %v", secret, err)
-	}
-	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "%s.%s.%s", id, ts, d.body)
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	if id == "" || ts == "" || !strings.Contains(" "+sigs+" ", " "+want+" ") {
-		t.Errorf("delivery headers id %q, timestamp %q, signature %q; want the signature %q", id, ts, sigs, want)
-	}
+	id := webhooktest.Verify(t, d, secret)
 	var p webhookPayload
-	if err := json.Unmarshal(d.body, &p); err != nil {
-		t.Fatalf("delivery body %s: %v", d.body, err)
+	if err := json.Unmarshal(d.Body, &p); err != nil {
+		t.Fatalf("delivery body %s: %v", d.Body, err)
 	}
 	if id != "msg_"+p.ID {
 		t.Errorf("webhook-id %q, want msg_ and the prediction id %s", id, p.ID)
@@ -208,14 +152,14 @@ func TestWebhookDelivery(t *testing.T) {
 	st := newStack(t)
 	st.fns["predict"] = st.start("predict", allowPrivate)
 	hooks := st.start("webhooks", allowPrivate)
-	rc := newReceiver(t)
+	rc := webhooktest.NewReceiver(t)
 	auth := st.user("wanda", 100)
 	var secret struct{ Secret string }
 	decode(t, "GET /account/webhook-secret", st.api("webhooksecret", request(t, "webhooksecret", "/account/webhook-secret", nil, auth)), http.StatusOK, &secret)
 
-	id, input := st.predictHooked(auth, rc.srv.URL+"/hook?a=1")
-	if n := pass(t, hooks, scheduled(t)); n != 0 || len(rc.deliveries()) != 0 {
-		t.Fatalf("a pass while the prediction is pending made %d attempts, %d POSTs; want none", n, len(rc.deliveries()))
+	id, input := st.predictHooked(auth, rc.URL+"/hook?a=1")
+	if n := pass(t, hooks, scheduled(t)); n != 0 || len(rc.Deliveries()) != 0 {
+		t.Fatalf("a pass while the prediction is pending made %d attempts, %d POSTs; want none", n, len(rc.Deliveries()))
 	}
 	if run := st.runWorkflow(input); run.Status != "SUCCEEDED" {
 		t.Fatalf("workflow: %+v", run)
@@ -223,18 +167,18 @@ func TestWebhookDelivery(t *testing.T) {
 	if n := pass(t, hooks, executionEnded(t, id, "SUCCEEDED")); n != 1 {
 		t.Fatalf("the pass of the execution's end made %d attempts, want 1", n)
 	}
-	got := rc.deliveries()
+	got := rc.Deliveries()
 	if len(got) != 1 {
 		t.Fatalf("%d POSTs, want 1", len(got))
 	}
 	p := verify(t, got[0], secret.Secret)
 	if p.Event != "prediction.completed" || p.ID != id || p.Status != "completed" || len(p.OutputData) < 10 || p.CSVURL == "" {
-		t.Errorf("payload %s, want the completed prediction %s with its output and CSV URL", got[0].body, id)
+		t.Errorf("payload %s, want the completed prediction %s with its output and CSV URL", got[0].Body, id)
 	}
-	if ct := got[0].header.Get("Content-Type"); ct != "application/json" {
+	if ct := got[0].Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
-	if w := st.webhook(auth, id); w.Attempts != 1 || w.LastStatus != http.StatusNoContent || !w.Delivered || w.URL != rc.srv.URL+"/hook?a=1" {
+	if w := st.webhook(auth, id); w.Attempts != 1 || w.LastStatus != http.StatusNoContent || !w.Delivered || w.URL != rc.URL+"/hook?a=1" {
 		t.Errorf("GET /predict/%s webhook = %+v, want delivered after 1 attempt (204)", id, w)
 	}
 	// Delivered: later passes send nothing more, whatever triggers them.
@@ -246,20 +190,20 @@ func TestWebhookDelivery(t *testing.T) {
 
 	// A 500: one attempt recorded, retried after the first back-off; a
 	// pass before then sends nothing. This one is a cancel.
-	rc.answer(http.StatusInternalServerError)
-	canceled, _ := st.predictHooked(auth, rc.srv.URL+"/hook")
+	rc.Answer(http.StatusInternalServerError)
+	canceled, _ := st.predictHooked(auth, rc.URL+"/hook")
 	decode(t, "POST /predict/{id}/cancel", st.cancel(auth, canceled), http.StatusOK, nil)
 	before := time.Now()
 	if n := pass(t, hooks, executionEnded(t, canceled, "ABORTED")); n != 1 {
 		t.Fatalf("the pass after a cancel made %d attempts, want 1", n)
 	}
 	after := time.Now()
-	got = rc.deliveries()
+	got = rc.Deliveries()
 	if len(got) != 2 {
 		t.Fatalf("%d POSTs, want 2", len(got))
 	}
 	if p := verify(t, got[1], secret.Secret); p.Event != "prediction.canceled" || p.ID != canceled || p.Status != "canceled" {
-		t.Errorf("payload %s, want the canceled prediction %s", got[1].body, canceled)
+		t.Errorf("payload %s, want the canceled prediction %s", got[1].Body, canceled)
 	}
 	if w := st.webhook(auth, canceled); w.Attempts != 1 || w.LastStatus != http.StatusInternalServerError || w.Delivered || w.LastError == "" {
 		t.Errorf("GET /predict/%s webhook = %+v, want 1 attempt, 500, not delivered", canceled, w)
@@ -272,23 +216,23 @@ func TestWebhookDelivery(t *testing.T) {
 	if d.Done || d.NextAt.Before(before.Add(backoff-time.Second)) || d.NextAt.After(after.Add(backoff+time.Second)) {
 		t.Errorf("after a 500: done %v, next attempt at %s; want not done, %v after the attempt (%s)", d.Done, d.NextAt, backoff, before)
 	}
-	if n := pass(t, hooks, scheduled(t)); n != 0 || len(rc.deliveries()) != 2 {
-		t.Errorf("a pass before the retry is due made %d attempts, %d POSTs in all; want 0 and 2", n, len(rc.deliveries()))
+	if n := pass(t, hooks, scheduled(t)); n != 0 || len(rc.Deliveries()) != 2 {
+		t.Errorf("a pass before the retry is due made %d attempts, %d POSTs in all; want 0 and 2", n, len(rc.Deliveries()))
 	}
 
 	// A user who never asked for a secret: the delivery of a failure
 	// creates it, and GET /account/webhook-secret shows the one that
 	// signed.
-	rc.answer(http.StatusOK)
+	rc.Answer(http.StatusOK)
 	other := st.user("xena", 100)
-	failed, _ := st.predictHooked(other, rc.srv.URL+"/other")
+	failed, _ := st.predictHooked(other, rc.URL+"/other")
 	if e := asError(st.fn("failure").invoke(t, executionEnded(t, failed, "TIMED_OUT"))); e != nil {
 		t.Fatalf("failure function: %s: %s", e.ErrorType, e.ErrorMessage)
 	}
 	if n := pass(t, hooks, scheduled(t)); n != 1 {
 		t.Fatalf("the pass after a failure made %d attempts, want 1", n)
 	}
-	got = rc.deliveries()
+	got = rc.Deliveries()
 	if len(got) != 3 {
 		t.Fatalf("%d POSTs, want 3", len(got))
 	}
@@ -298,7 +242,7 @@ func TestWebhookDelivery(t *testing.T) {
 		t.Fatal("two users share a webhook secret")
 	}
 	if p := verify(t, got[2], otherSecret.Secret); p.Event != "prediction.failed" || p.ID != failed || p.Error == "" || p.OutputData != nil && string(p.OutputData) != "null" {
-		t.Errorf("payload %s, want the failed prediction %s with its reason and no output", got[2].body, failed)
+		t.Errorf("payload %s, want the failed prediction %s with its reason and no output", got[2].Body, failed)
 	}
 	if w := st.webhook(other, failed); w.Attempts != 1 || w.LastStatus != http.StatusOK || !w.Delivered {
 		t.Errorf("GET /predict/%s webhook = %+v, want delivered after 1 attempt", failed, w)
@@ -312,12 +256,12 @@ func TestWebhookDelivery(t *testing.T) {
 func TestWebhookPrivateTargetRefused(t *testing.T) {
 	st := newStack(t)
 	st.fns["predict"] = st.start("predict", allowPrivate) // accepted, as by a deployment that had the flag
-	rc := newReceiver(t)
+	rc := webhooktest.NewReceiver(t)
 	auth := st.user("yara", 100)
-	port := rc.srv.URL[strings.LastIndex(rc.srv.URL, ":")+1:]
+	port := rc.URL[strings.LastIndex(rc.URL, ":")+1:]
 	targets := map[string]string{ // id → the URL
 	}
-	for _, url := range []string{rc.srv.URL + "/hook", "https://127.0.0.1:" + port + "/hook", "https://[::ffff:127.0.0.1]:" + port + "/hook"} {
+	for _, url := range []string{rc.URL + "/hook", "https://127.0.0.1:" + port + "/hook", "https://[::ffff:127.0.0.1]:" + port + "/hook"} {
 		id, input := st.predictHooked(auth, url)
 		if run := st.runWorkflow(input); run.Status != "SUCCEEDED" {
 			t.Fatalf("workflow: %+v", run)
@@ -328,7 +272,7 @@ func TestWebhookPrivateTargetRefused(t *testing.T) {
 	if n := pass(t, st.fn("webhooks"), scheduled(t)); n != len(targets) {
 		t.Errorf("the pass made %d attempts, want %d", n, len(targets))
 	}
-	if got := rc.deliveries(); len(got) != 0 {
+	if got := rc.Deliveries(); len(got) != 0 {
 		t.Errorf("the loopback receiver got %d POSTs, want none", len(got))
 	}
 	for id, url := range targets {
