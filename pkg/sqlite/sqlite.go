@@ -65,6 +65,7 @@ type Store struct {
 	db  *sql.DB // the read pool
 	wdb *sql.DB // the writer's one connection (db itself for ":memory:")
 	w   *writer
+	cp  *checkpointer // nil for ":memory:" (checkpoint.go)
 }
 
 var _ mlsvc.Store = (*Store)(nil)
@@ -90,6 +91,8 @@ func Open(path string) (*Store, error) {
 	// temporary file past 64 KiB of a batch: a write system call per page
 	// of every savepoint, a tenth of the CPU of accepting a prediction.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// Checkpoints run beside the writer, not in its commits (checkpoint.go).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
 	dsn := path + "?" + q.Encode()
 	base, err := sqlite.NewConnector(dsn)
@@ -118,12 +121,19 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.w = newWriter(s.wdb)
+	if path != ":memory:" {
+		s.cp = newCheckpointer(s)
+		s.w.committed = s.cp.committed
+	}
 	return s, nil
 }
 
 // Close waits for the writes already submitted, then closes the database.
 func (s *Store) Close() error {
 	s.w.close()
+	if s.cp != nil {
+		s.cp.close()
+	}
 	return s.closeDBs()
 }
 
