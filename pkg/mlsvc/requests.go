@@ -158,9 +158,13 @@ func (s *Service) chargeOutcome(ctx context.Context, p *Prediction, m *CatalogEn
 // affordable reports EInsufficient when the user's balance is below the
 // model's cost. The charge itself checks again, atomically.
 func (s *Service) affordable(ctx context.Context, userID string, m *CatalogEntry) error {
-	u, err := s.store.UserByID(ctx, userID)
-	if err != nil {
-		return err
+	// The record the request's authentication read will do (memo.go).
+	u := remembered(ctx, userID)
+	if u == nil {
+		var err error
+		if u, err = s.store.UserByID(ctx, userID); err != nil {
+			return err
+		}
 	}
 	if u.Balance < m.Cost {
 		return Errorf(EInsufficient, "insufficient balance: %s costs %s, the balance is %s", m.Name, m.Cost, u.Balance)
