@@ -83,6 +83,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer app.Close()
+	stopPprof, err := startPprof(stderr)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 
 	srv := &http.Server{
 		Handler:           app.Handler(),

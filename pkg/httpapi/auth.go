@@ -34,8 +34,9 @@ type Auth struct {
 	limiter mlsvc.RateLimiter
 	now     func() time.Time
 
-	mu    sync.Mutex
-	cache map[[32]byte]cached
+	mu      sync.Mutex
+	cache   map[[32]byte]cached
+	flights map[[32]byte]*signInFlight // sign-ins running, by header hash (signin_flight.go)
 }
 
 type cached struct {
@@ -52,7 +53,7 @@ const maxCached = 10_000
 // (mlsvc.AuthCacheTTL; 0 disables the cache) and limiting each caller's
 // requests with limiter (nil: no limit).
 func NewAuth(svc *mlsvc.Service, ttl time.Duration, limiter mlsvc.RateLimiter) *Auth {
-	return &Auth{svc: svc, ttl: ttl, limiter: limiter, now: time.Now, cache: map[[32]byte]cached{}}
+	return &Auth{svc: svc, ttl: ttl, limiter: limiter, now: time.Now, cache: map[[32]byte]cached{}, flights: map[[32]byte]*signInFlight{}}
 }
 
 var _ Authenticator = (*Auth)(nil)
@@ -123,9 +124,22 @@ func (a *Auth) basic(r *http.Request, header string) (string, error) {
 		delete(a.cache, key) // the password changed (or the user is gone): check again
 		a.mu.Unlock()
 	}
+	// Requests with the same header while it is not cached wait for one
+	// sign-in rather than each run their own (signin_flight.go).
+	f, leader := a.joinSignIn(key)
+	if !leader {
+		if id, ok := f.wait(r.Context()); ok {
+			return id, nil
+		}
+	} else {
+		defer a.endSignIn(key, f)
+	}
 	u, err := a.svc.SignIn(r.Context(), username, password, ClientAddr(r))
 	if err != nil {
 		return "", err
+	}
+	if leader {
+		f.userID = u.ID
 	}
 	if a.ttl > 0 {
 		a.mu.Lock()

@@ -118,6 +118,9 @@ func (a *API) serve(rt Route) http.Handler {
 		var userID string
 		var err error
 		if rt.Auth {
+			// The user authentication reads is remembered for the request
+			// (mlsvc.WithUserMemo).
+			r = r.WithContext(mlsvc.WithUserMemo(r.Context()))
 			userID, err = a.auth.Authenticate(r)
 		}
 		logAttrs(r, userID)

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -104,8 +103,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		ps, err := store.PendingPredictions(ctx)
 		return len(ps), err
 	}, log)
-	// An input's fsync is skipped: see localblob.Store.SkipSync.
-	blobs.SkipSync(func(key string) bool { return key == mlsvc.InputKey(path.Base(path.Dir(key))) })
+	// Inputs up to sqlite.MaxInlineBytes are kept in the database with
+	// their charge (mlsvc.InputStore); larger ones are files, fsynced
+	// before the prediction is acknowledged, as the charge is.
 	// The runner and the Service tell the broker when a prediction ends,
 	// which wakes the requests waiting for it (Prefer: wait).
 	// The deliverer sends the webhooks the store queues as predictions

@@ -111,7 +111,10 @@ func (s *Service) request(ctx context.Context, req PredictionRequest, parse pars
 	if first != nil {
 		return s.replay(ctx, first, p, input)
 	}
-	if err := s.store.CreatePrediction(ctx, p); err != nil {
+	// A store that keeps small inputs stores this one with the charge
+	// (inputs.go): then no blob is written.
+	inline := inlineInputs(s.store, len(input))
+	if err := s.createPrediction(ctx, inline, p, input); err != nil {
 		if req.IdempotencyKey != "" && ErrorCode(err) == EConflict {
 			// A concurrent retry won: its charge is the only one.
 			if first, rerr := s.earlier(ctx, p); first != nil || rerr != nil {
@@ -128,7 +131,7 @@ func (s *Service) request(ctx context.Context, req PredictionRequest, parse pars
 	s.log.InfoContext(ctx, "prediction requested", "prediction_id", p.ID, "user_id", p.UserID,
 		"model_id", m.ID, "rows", p.Rows, "cost", p.Cost.String(), "delay", p.Delay.String())
 	s.metrics.PredictionCreated(ctx, p.ModelID, p.Cost)
-	if err := s.storeInputAndStart(ctx, p, input); err != nil {
+	if err := s.storeInputAndStart(ctx, p, input, inline != nil); err != nil {
 		return nil, false, err
 	}
 	return p, false, nil
@@ -155,9 +158,13 @@ func (s *Service) chargeOutcome(ctx context.Context, p *Prediction, m *CatalogEn
 // affordable reports EInsufficient when the user's balance is below the
 // model's cost. The charge itself checks again, atomically.
 func (s *Service) affordable(ctx context.Context, userID string, m *CatalogEntry) error {
-	u, err := s.store.UserByID(ctx, userID)
-	if err != nil {
-		return err
+	// The record the request's authentication read will do (memo.go).
+	u := remembered(ctx, userID)
+	if u == nil {
+		var err error
+		if u, err = s.store.UserByID(ctx, userID); err != nil {
+			return err
+		}
 	}
 	if u.Balance < m.Cost {
 		return Errorf(EInsufficient, "insufficient balance: %s costs %s, the balance is %s", m.Name, m.Cost, u.Balance)
@@ -165,12 +172,24 @@ func (s *Service) affordable(ctx context.Context, userID string, m *CatalogEntry
 	return nil
 }
 
-// storeInputAndStart stores a charged prediction's rows and starts its
-// workflow; if either fails, the prediction fails and its charge is
-// refunded. An idempotent retry racing the first request writes the same
-// rows.
-func (s *Service) storeInputAndStart(ctx context.Context, p *Prediction, input []byte) error {
-	err := s.blobs.Put(ctx, InputKey(p.ID), "application/json", bytes.NewReader(input))
+// createPrediction is Store.CreatePrediction, with the input when inline
+// is the store that keeps it.
+func (s *Service) createPrediction(ctx context.Context, inline InputStore, p *Prediction, input []byte) error {
+	if inline != nil {
+		return inline.CreatePredictionWithInput(ctx, p, input)
+	}
+	return s.store.CreatePrediction(ctx, p)
+}
+
+// storeInputAndStart stores a charged prediction's rows, unless stored says
+// the store has them already, and starts its workflow; if either fails, the
+// prediction fails and its charge is refunded. An idempotent retry racing
+// the first request writes the same rows.
+func (s *Service) storeInputAndStart(ctx context.Context, p *Prediction, input []byte, stored bool) error {
+	var err error
+	if !stored {
+		err = s.blobs.Put(ctx, InputKey(p.ID), "application/json", bytes.NewReader(input))
+	}
 	if err == nil {
 		err = s.workflow.Start(ctx, p)
 	}
@@ -212,7 +231,13 @@ func (s *Service) replay(ctx context.Context, first, p *Prediction, input []byte
 		return nil, false, Errorf(EMismatch, "Idempotency-Key was used before with other input_data: use a new key for a new request")
 	}
 	if first.Status == StatusPending {
-		if err := s.storeInputAndStart(ctx, first, input); err != nil {
+		// Rows kept with the charge (inputs.go) are there already.
+		stored := false
+		if is, ok := s.store.(InputStore); ok {
+			_, err := is.PredictionInput(ctx, first.ID)
+			stored = err == nil
+		}
+		if err := s.storeInputAndStart(ctx, first, input, stored); err != nil {
 			return nil, false, err
 		}
 	}

@@ -218,9 +218,11 @@ func TestUnpaidRequestIsRefusedBeforeParsing(t *testing.T) {
 }
 
 // TestInputStoreFailureRefunds: rows that cannot be stored after the charge
-// fail the prediction and refund it: the caller sees EUnavailable.
+// fail the prediction and refund it: the caller sees EUnavailable. (The
+// store is seen without its mlsvc.InputStore, as DynamoDB is, so the rows
+// go to the blobs; TestInlineInputFailureChargesNothing is the other case.)
 func TestInputStoreFailureRefunds(t *testing.T) {
-	svc, store, w, u, blobs := newServiceBlobs(t, nil)
+	svc, store, w, u, blobs := newServiceBlobs(t, withoutInputs)
 	ctx := t.Context()
 	blobs.putErr = mlsvc.Errorf(mlsvc.EUnavailable, "injected: no space left on device")
 	_, _, err := svc.RequestPrediction(ctx, mlsvc.PredictionRequest{UserID: u.ID, ModelID: "lr"}, []byte(row))

@@ -134,7 +134,11 @@ func (s *Service) dummyHash() []byte {
 
 // User returns the user with id.
 func (s *Service) User(ctx context.Context, id string) (*User, error) {
-	return s.store.UserByID(ctx, id)
+	u, err := s.store.UserByID(ctx, id)
+	if err == nil {
+		remember(ctx, u) // memo.go
+	}
+	return u, err
 }
 
 // TopUp adds amount to the user's balance and returns the new balance.

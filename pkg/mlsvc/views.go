@@ -37,7 +37,7 @@ func (s *Service) Prediction(ctx context.Context, userID, id string, maxInput in
 		v.InputOmitted = true // the record knows the size: no need to read it
 	} else {
 		// Files may be gone (the bucket expires them): the record still shows.
-		v.Input, err = readBlob(ctx, s.blobs, InputKey(id))
+		v.Input, err = readInput(ctx, s.store, s.blobs, id)
 		switch {
 		case ErrorCode(err) == ENotFound:
 			v.Input, v.InputOmitted, v.FilesExpired = nil, true, true

@@ -91,7 +91,7 @@ func (w *Worker) RunPrediction(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	input, err := readBlob(ctx, w.blobs, InputKey(id))
+	input, err := readInput(ctx, w.store, w.blobs, id)
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
 			return permanent("the input rows are missing")

@@ -62,6 +62,8 @@ type Runner struct {
 
 	mu        sync.Mutex
 	scheduled map[string]chan struct{} // by prediction id; closed by Stop
+	queue     dueQueue                 // the predictions waiting (queue.go)
+	wake      chan struct{}            // tells schedule of a new earliest
 }
 
 var (
@@ -97,9 +99,11 @@ func New(cfg Config) *Runner {
 		steps: cfg.Steps, pending: cfg.Pending, log: cfg.Logger, now: cfg.Now,
 		retries: cfg.Retries, backoff: cfg.Backoff,
 		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers), scheduled: map[string]chan struct{}{},
+		wake: make(chan struct{}, 1),
 	}
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go r.sweep(cfg.Sweep)
+	go r.schedule()
 	return r
 }
 
@@ -120,8 +124,12 @@ func (r *Runner) Start(ctx context.Context, p *mlsvc.Prediction) error {
 	// The steps' log lines carry the prediction and the request that
 	// started it (obs).
 	logCtx := obs.With(obs.Carry(ctx, context.Background()), obs.KeyPredictionID, p.ID)
+	if wait > 0 {
+		r.enqueue(&waiting{id: p.ID, due: time.Now().Add(wait), logCtx: logCtx, stop: stop})
+		return nil
+	}
 	r.wg.Add(1)
-	go r.run(logCtx, p.ID, wait, stop)
+	go r.run(logCtx, p.ID, 0, stop)
 	return nil
 }
 

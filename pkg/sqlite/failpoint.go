@@ -7,7 +7,7 @@ type failpointKey struct{}
 
 // WithFailpoint returns a context under which the store calls f between the
 // steps of its write transactions, naming the step about to run
-// ("charge", "prediction", "refund", "ledger", "commit", and "committed"
+// ("charge", "prediction", "input", "refund", "ledger", "commit", and "committed"
 // after the commit, as if the answer were lost); an error from f
 // fails the transaction there, as a crash or I/O error would. It is for
 // tests that prove a failure between any two steps leaves the money whole.

@@ -34,6 +34,8 @@ type writer struct {
 	quit    chan struct{}
 	stopped chan struct{}
 	commits atomic.Int64 // transactions committed, for tests
+	// committed, when set, is called after each commit; it must not block.
+	committed func()
 }
 
 // txReq is one caller's write: its function, and where to answer.
@@ -215,6 +217,9 @@ func (w *writer) runTx(live []*txReq) (rest []*txReq) {
 		}
 	} else {
 		w.commits.Add(1)
+		if w.committed != nil {
+			w.committed()
+		}
 	}
 	for i, r := range live {
 		r.done <- errs[i]
