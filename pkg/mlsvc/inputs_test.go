@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mlsvc/catalog"
+	"mlsvc/internal/localtest"
 	"mlsvc/pkg/localblob"
 	"mlsvc/pkg/mlsvc"
 	"mlsvc/pkg/sqlite"
@@ -66,7 +67,9 @@ func TestInlineInputs(t *testing.T) {
 
 // TestInlineInputFailureChargesNothing: when the input cannot be written
 // in the charge's transaction, neither is the charge: nothing is stored,
-// charged or started.
+// charged or started. (TestInputStoreFailureRefunds in service_test.go is
+// the same request with the input in the blobs, written after the charge,
+// which is refunded: the two tests read alike on purpose.)
 func TestInlineInputFailureChargesNothing(t *testing.T) {
 	svc, store, w, u, blobs := newServiceBlobs(t, nil)
 	ctx := sqlite.WithFailpoint(t.Context(), func(step string) error {
@@ -137,13 +140,7 @@ func TestInputsFromBlobsStillRead(t *testing.T) {
 	if err := old.Seed(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
-	u, err := old.Register(ctx, "Ann", "ann", "password1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := old.TopUp(ctx, u.ID, 10_00); err != nil {
-		t.Fatal(err)
-	}
+	u := localtest.FundedUser(t, old, 10_00)
 	p, _, err := old.RequestPrediction(ctx, mlsvc.PredictionRequest{UserID: u.ID, ModelID: "lr"}, []byte(row))
 	if err != nil {
 		t.Fatal(err)
