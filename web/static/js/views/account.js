@@ -95,7 +95,12 @@ export function render(root, { api, renewSession }) {
     keyValue.value = ''; // the key leaves the page
     replace(copied);
   };
-  close.addEventListener('click', () => dialog.close());
+  // The dialog's close event comes a task after it is hidden: the button
+  // forgets the key before hiding it; the event covers Escape.
+  close.addEventListener('click', () => {
+    forget();
+    dialog.close();
+  });
   dialog.addEventListener('close', forget);
 
   async function load() {
