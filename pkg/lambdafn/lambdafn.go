@@ -239,7 +239,7 @@ func NewDeps(ctx context.Context, opts Options) (Deps, error) {
 		AddressLimit: env.AddressLimit,
 		Metrics:      opts.Metrics,
 		// The webhooks function delivers them (webhooks.go).
-		Webhooks: true, WebhookAllowPrivate: env.WebhookAllowPrivate,
+		WebhookAllowPrivate: env.WebhookAllowPrivate,
 	}
 	if domain.Metrics == nil {
 		domain.Metrics = obs.NewEMF(os.Stdout, opts.Logger, invocationAttrs)

@@ -123,7 +123,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			broker.Publish(ctx, id)
 			hooks.Nudge(ctx, id)
 		},
-		Broker: broker, Webhooks: true, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+		Broker: broker, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		TokenKeys: keys, AddressLimit: cfg.AddressLimit, Metrics: metrics,
 		TopUpMode: cfg.TopUpMode, Payments: cfg.Payments,
 	}

@@ -69,9 +69,6 @@ type parseFunc func(features []string) (*rowio.Rows, []byte, error)
 // rows, the charge, the stored input and the workflow.
 func (s *Service) request(ctx context.Context, req PredictionRequest, parse parseFunc) (*Prediction, bool, error) {
 	if req.WebhookURL != "" {
-		if !s.webhooks {
-			return nil, false, ErrNoWebhooks
-		}
 		if err := ValidateWebhookURL(req.WebhookURL, s.webhookAllowPrivate); err != nil {
 			return nil, false, err
 		}

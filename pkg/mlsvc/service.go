@@ -50,11 +50,9 @@ type Config struct {
 	// Broker, when set, wakes AwaitPrediction when OnFinish publishes to it
 	// (wait.go); without it AwaitPrediction polls the store.
 	Broker *Broker
-	// Webhooks says this deployment delivers webhooks (a prediction
-	// request with a webhook_url is refused otherwise);
-	// WebhookAllowPrivate lets them go to private and loopback addresses
-	// and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1, for tests only).
-	Webhooks            bool
+	// WebhookAllowPrivate lets webhooks go to private and loopback
+	// addresses and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1, for tests
+	// only).
 	WebhookAllowPrivate bool
 }
 
@@ -92,18 +90,18 @@ func (cfg Config) withDefaults() Config {
 // requests (requests.go) and what a user sees of them (views.go). The
 // workflow's steps are the Worker's (worker.go).
 type Service struct {
-	store                         Store
-	blobs                         Blobs
-	workflow                      Workflow
-	delay                         func() time.Duration
-	now                           func() time.Time
-	newID                         func() string
-	cost                          int
-	log                           *slog.Logger
-	metrics                       Metrics
-	finished                      func(ctx context.Context, id string) // Config.OnFinish
-	broker                        *Broker
-	webhooks, webhookAllowPrivate bool
+	store               Store
+	blobs               Blobs
+	workflow            Workflow
+	delay               func() time.Duration
+	now                 func() time.Time
+	newID               func() string
+	cost                int
+	log                 *slog.Logger
+	metrics             Metrics
+	finished            func(ctx context.Context, id string) // Config.OnFinish
+	broker              *Broker
+	webhookAllowPrivate bool
 
 	hashers chan struct{} // bounds concurrent password hashing (users.go)
 
@@ -129,7 +127,7 @@ func New(cfg Config) *Service {
 		tokenKeys: cfg.TokenKeys, addressLimit: cfg.AddressLimit,
 		topUpMode: cmp.Or(cfg.TopUpMode, TopUpOpen), payments: cfg.Payments,
 		finished: cfg.OnFinish, broker: cfg.Broker,
-		webhooks: cfg.Webhooks, webhookAllowPrivate: cfg.WebhookAllowPrivate,
+		webhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}
 }
 

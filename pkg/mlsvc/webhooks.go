@@ -164,9 +164,6 @@ func ValidateWebhookURL(raw string, allowPrivate bool) error {
 	return nil
 }
 
-// ErrNoWebhooks is the answer where webhooks are not delivered.
-var ErrNoWebhooks = Errorf(EForbidden, "webhooks are not delivered by this deployment")
-
 // WebhookSecret returns the user's webhook signing secret, created on
 // first use.
 func (s *Service) WebhookSecret(ctx context.Context, userID string) (string, error) {
