@@ -24,7 +24,8 @@ type Config struct {
 	Builtin fs.FS
 	// Delay picks how long a new prediction waits before inference. Default 0.
 	Delay func() time.Duration
-	// Now and NewID are injectable for tests. Defaults: time.Now, random UUIDs.
+	// Now and NewID are injectable for tests. Defaults: time.Now, and
+	// NewID (time-ordered UUIDs).
 	Now   func() time.Time
 	NewID func() string
 	// BcryptCost is the password hashing cost. Default DefaultBcryptCost.
@@ -131,11 +132,16 @@ func New(cfg Config) *Service {
 	}
 }
 
-// NewID returns a random RFC 4122 version 4 UUID.
+// NewID returns a new RFC 9562 version 7 UUID: the first 48 bits are the
+// Unix time in milliseconds, the last 74 are random. Ids made later sort
+// after earlier ones (to the millisecond), so a new record's keys land at the
+// end of the database's indexes rather than on a random page of each.
 func NewID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
+	_, _ = rand.Read(b[6:])
+	ms := uint64(time.Now().UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
