@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"mlsvc/pkg/model"
 	"strings"
+	"time"
+
+	"mlsvc/pkg/model"
 )
 
 // Models lists the published models.
@@ -62,6 +64,7 @@ func (s *Service) PublishModel(ctx context.Context, id, name string, cost Cents,
 	if err := s.store.PutModel(ctx, m); err != nil {
 		return nil, err
 	}
+	s.models.put(m, time.Now())
 	return m, nil
 }
 

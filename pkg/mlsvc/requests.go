@@ -267,7 +267,7 @@ func (s *Service) publishedModel(ctx context.Context, modelID string) (*CatalogE
 	if modelID == "" {
 		return nil, Errorf(EInvalid, "model_id is required")
 	}
-	m, err := s.store.Model(ctx, modelID)
+	m, err := s.models.model(ctx, s.store, modelID)
 	if ErrorCode(err) == ENotFound {
 		return nil, Errorf(ENotFound, "model %q not found", modelID)
 	}

@@ -111,6 +111,8 @@ type Service struct {
 	topUpMode    string   // ledger.go
 	payments     Payments // ledger.go, stripe mode only
 
+	models modelCache // modelcache.go
+
 	mu    sync.Mutex
 	dummy []byte // hash compared when a user does not exist
 }
