@@ -86,7 +86,7 @@ func check(data []byte) (map[string]bool, error) {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
 		return nil, &Error{Reason: "request body is empty: a JSON object is required"}
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	dec := jsontext.NewDecoder(bytes.NewBuffer(data)) // read in place, not copied
 	if k := dec.PeekKind(); k != '{' && k != 0 {
 		return nil, &Error{Reason: "request body must be a JSON object"}
 	}

@@ -52,8 +52,14 @@ func parseJSON(data []byte, features []string, maxRows int) (*Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The stored cells are never more than the input: one allocation.
-	p := &jsonParser{r: &Rows{Features: features, text: make([]byte, 0, len(trimmed))}, cols: cols, single: trimmed[0] == '{', skipped: len(data) - len(trimmed)}
+	// The stored cells are never more than the input: one allocation. A
+	// cell takes at least 6 bytes of input ("a":1,), so a small input's
+	// cell index is allocated once, at about its size; from 1024 cells on
+	// it doubles (addCell).
+	cells := min(len(trimmed)/6+1, 1024)
+	p := &jsonParser{r: &Rows{Features: features, text: make([]byte, 0, len(trimmed)),
+		cellEnd: make([]uint32, 0, cells), cellCol: make([]uint16, 0, cells)},
+		cols: cols, single: trimmed[0] == '{', skipped: len(data) - len(trimmed)}
 	dec := jsontext.NewDecoder(bytes.NewBuffer(trimmed)) // read in place, not copied
 	switch trimmed[0] {
 	case '{':

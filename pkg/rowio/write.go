@@ -203,9 +203,13 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 	// column for an empty CSV cell.
 	var present []int
 	at := make([]int, len(r.Columns)) // CSV: row's cell index + 1 by column
+	// A small output gets one allocation of about its size; a large one
+	// doubles, 4 KiB at least (append grows large slices by a quarter).
+	small := r.smallJSONSize(4096)
+	dst = slices.Grow(dst, small)
 	dst = append(dst, '[')
 	for i := range r.N {
-		if cap(dst)-len(dst) < 4096 { // double: append grows large slices by a quarter
+		if small == 0 && cap(dst)-len(dst) < 4096 {
 			dst = slices.Grow(dst, max(len(dst), 4096))
 		}
 		if i > 0 {
@@ -259,6 +263,31 @@ func (r *Rows) AppendJSON(dst []byte, limit int) ([]byte, error) {
 		}
 	}
 	return append(dst, ']'), nil
+}
+
+// smallJSONSize estimates the bytes AppendJSON writes, generously, when that
+// is under limit; otherwise it returns 0. It is a capacity hint only.
+func (r *Rows) smallJSONSize(limit int) int {
+	size := 2 + 2*r.N + len(r.text)
+	if r.fromCSV {
+		// Every column in every row, absent cells as "", text quoted.
+		for _, c := range r.Columns {
+			size += r.N * (len(c) + 6)
+		}
+		size += len(r.text) // room for escapes
+	} else {
+		for _, col := range r.cellCol {
+			size += len(r.Columns[col]) + 4
+			if size >= limit {
+				return 0
+			}
+		}
+	}
+	size += 24 * r.N * len(r.Features) // a feature's shortest form may be longer than its input
+	if size >= limit {
+		return 0
+	}
+	return size
 }
 
 // appendJSONString appends s quoted as encoding/json's Marshal quotes a
