@@ -37,12 +37,17 @@ func With(ctx context.Context, args ...any) context.Context {
 
 // Carry returns to with the attributes that from carries now, such as a
 // request's id for the work it leaves to run after it.
-func Carry(from, to context.Context) context.Context {
-	attrs := Attrs(from)
+func Carry(from, to context.Context) context.Context { return WithAttrs(to, Attrs(from)) }
+
+// WithAttrs returns a context whose log lines carry attrs besides those of
+// ctx; it keeps attrs, which the caller must not change. Carry is
+// WithAttrs(to, Attrs(from)): work that waits long before it runs keeps
+// the attributes only and makes its context when it runs.
+func WithAttrs(ctx context.Context, attrs []slog.Attr) context.Context {
 	if len(attrs) == 0 {
-		return to
+		return ctx
 	}
-	return context.WithValue(to, scopeKey{}, &scope{parent: scopeOf(to), attrs: attrs})
+	return context.WithValue(ctx, scopeKey{}, &scope{parent: scopeOf(ctx), attrs: attrs})
 }
 
 // Add adds args to the attributes of the innermost With of ctx, so that

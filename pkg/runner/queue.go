@@ -3,7 +3,10 @@ package runner
 import (
 	"container/heap"
 	"context"
+	"log/slog"
 	"time"
+
+	"mlsvc/pkg/obs"
 )
 
 // The wait before inference, without a goroutine per prediction.
@@ -19,10 +22,10 @@ import (
 
 // waiting is a prediction waiting in the queue.
 type waiting struct {
-	id     string
-	due    time.Time // on the monotonic clock, as a timer's
-	logCtx context.Context
-	stop   chan struct{} // r.scheduled[id] while it waits
+	id       string
+	due      time.Time     // on the monotonic clock, as a timer's
+	logAttrs []slog.Attr   // of its run's log lines (obs.WithAttrs)
+	stop     chan struct{} // r.scheduled[id] while it waits
 }
 
 // dueQueue is a min-heap of waiting predictions by due time.
@@ -68,7 +71,7 @@ func (r *Runner) schedule() {
 			default:
 			}
 			r.wg.Add(1)
-			go r.run(w.logCtx, w.id, 0, w.stop)
+			go r.run(obs.WithAttrs(context.Background(), w.logAttrs), w.id, 0, w.stop)
 		}
 		next := time.Hour
 		if len(r.queue) > 0 {

@@ -122,14 +122,16 @@ func (r *Runner) Start(ctx context.Context, p *mlsvc.Prediction) error {
 	r.scheduled[p.ID] = stop
 	wait := p.CreatedAt.Add(p.Delay).Sub(r.now())
 	// The steps' log lines carry the prediction and the request that
-	// started it (obs).
-	logCtx := obs.With(obs.Carry(ctx, context.Background()), obs.KeyPredictionID, p.ID)
+	// started it (obs). A waiting prediction keeps the attributes only (a
+	// context is a few more objects for the collector to trace, times
+	// every prediction waiting); its context is made when it runs.
+	attrs := append(obs.Attrs(ctx), slog.String(obs.KeyPredictionID, p.ID))
 	if wait > 0 {
-		r.enqueue(&waiting{id: p.ID, due: time.Now().Add(wait), logCtx: logCtx, stop: stop})
+		r.enqueue(&waiting{id: p.ID, due: time.Now().Add(wait), logAttrs: attrs, stop: stop})
 		return nil
 	}
 	r.wg.Add(1)
-	go r.run(logCtx, p.ID, 0, stop)
+	go r.run(obs.WithAttrs(context.Background(), attrs), p.ID, 0, stop)
 	return nil
 }
 
