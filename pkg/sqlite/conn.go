@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"sync/atomic"
+
+	"modernc.org/sqlite"
 )
 
 // maxCachedStmts bounds the prepared statements kept per connection.
@@ -20,12 +23,30 @@ const maxCachedStmts = 64
 type connector struct {
 	driver.Connector
 	detach bool
+	// rollbacks, when set, counts the transactions rolled back on the
+	// connections, explicitly or by SQLite itself (on an I/O error, say):
+	// the writer's way to learn that a transaction was lost under it.
+	rollbacks *atomic.Int64
+}
+
+// rollbackHooker is the driver connections' SQLite rollback hook
+// (sqlite3_rollback_hook).
+type rollbackHooker interface {
+	RegisterRollbackHook(sqlite.RollbackHookFn)
 }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if c.rollbacks != nil {
+		h, ok := dc.(rollbackHooker)
+		if !ok {
+			_ = dc.Close()
+			return nil, errors.New("sqlite: the driver has no rollback hook")
+		}
+		h.RegisterRollbackHook(func() { c.rollbacks.Add(1) })
 	}
 	return &conn{Conn: dc, detach: c.detach, stmts: map[string]*cachedStmt{}}, nil
 }

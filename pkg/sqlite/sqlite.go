@@ -40,6 +40,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -100,7 +101,12 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	// ":memory:" has one connection for reads and the writer: detached.
-	db := sql.OpenDB(connector{Connector: base, detach: path == ":memory:"})
+	rollbacks := new(atomic.Int64) // the writer's connection's (writer.runFast)
+	var memRollbacks *atomic.Int64
+	if path == ":memory:" {
+		memRollbacks = rollbacks
+	}
+	db := sql.OpenDB(connector{Connector: base, detach: path == ":memory:", rollbacks: memRollbacks})
 	s := &Store{db: db, wdb: db}
 	if path == ":memory:" {
 		// Each connection to ":memory:" is a different database: keep one,
@@ -111,7 +117,7 @@ func Open(path string) (*Store, error) {
 	} else {
 		db.SetMaxOpenConns(readConns)
 		db.SetMaxIdleConns(readConns) // not the default 2: no reopening under load
-		s.wdb = sql.OpenDB(connector{Connector: base, detach: true})
+		s.wdb = sql.OpenDB(connector{Connector: base, detach: true, rollbacks: rollbacks})
 		s.wdb.SetMaxOpenConns(1)
 		s.wdb.SetConnMaxLifetime(0)
 		s.wdb.SetConnMaxIdleTime(0)
@@ -120,7 +126,7 @@ func Open(path string) (*Store, error) {
 		s.closeDBs()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s.w = newWriter(s.wdb)
+	s.w = newWriter(s.wdb, rollbacks)
 	if path != ":memory:" {
 		s.cp = newCheckpointer(s)
 		s.w.committed = s.cp.committed

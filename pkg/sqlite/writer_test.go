@@ -86,7 +86,7 @@ func TestGroupCommitIsolatesErrors(t *testing.T) {
 	s := openTestStore(t, "taken")
 	ctx := context.Background()
 	release := hold(t, s)
-	commits := s.w.commits.Load()
+	commits, retries := s.w.commits.Load(), s.w.retries.Load()
 	refused := errors.New("refused")
 	var answers []<-chan error
 	for i := range 10 {
@@ -120,6 +120,50 @@ func TestGroupCommitIsolatesErrors(t *testing.T) {
 	}
 	if n := s.w.commits.Load() - commits; n != 2 {
 		t.Errorf("%d commits for the held write and the 11 queued, want 2 (group commit)", n)
+	}
+	if n := s.w.retries.Load() - retries; n != 1 {
+		t.Errorf("%d batches run again in savepoints, want 1 (the one with failures)", n)
+	}
+}
+
+// TestBatchWithoutFailuresTakesNoSavepoints: a batch whose writes all
+// succeed runs once, without savepoints (runFast); a lone write that fails
+// is answered without running again, and leaves nothing behind.
+func TestBatchWithoutFailuresTakesNoSavepoints(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	release := hold(t, s)
+	commits, retries := s.w.commits.Load(), s.w.retries.Load()
+	var answers []<-chan error
+	for i := range 10 {
+		answers = append(answers, submit(t, s, ctx, insertUser(fmt.Sprint("u", i))))
+	}
+	release()
+	for i, c := range answers {
+		if err := <-c; err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if n := s.w.commits.Load() - commits; n != 2 {
+		t.Errorf("%d commits for the held write and the 10 queued, want 2", n)
+	}
+	if n := s.w.retries.Load() - retries; n != 0 {
+		t.Errorf("%d batches run again in savepoints, want 0", n)
+	}
+	runs := 0
+	refused := errors.New("refused")
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		runs++
+		if err := insertUser("lone")(tx); err != nil {
+			return err
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) || runs != 1 || hasUser(t, s, "lone") {
+		t.Errorf("lone failing write: %v after %d runs, user stored: %v; want refused, 1 run, nothing stored", err, runs, hasUser(t, s, "lone"))
+	}
+	if n := s.w.retries.Load() - retries; n != 0 {
+		t.Errorf("%d batches run again after the lone failure, want 0", n)
 	}
 }
 
