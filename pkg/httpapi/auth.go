@@ -113,7 +113,7 @@ func (a *Auth) basic(r *http.Request, header string) (string, error) {
 	c, hit := a.cache[key]
 	a.mu.Unlock()
 	if hit && now.Before(c.expires) {
-		u, err := a.svc.User(r.Context(), c.userID)
+		u, err := a.svc.AuthUser(r.Context(), c.userID)
 		switch {
 		case err == nil && mlsvc.PasswordGen(u) == c.gen:
 			return c.userID, nil

@@ -126,6 +126,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Broker: broker, WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		TokenKeys: keys, AddressLimit: cfg.AddressLimit, Metrics: metrics,
 		TopUpMode: cfg.TopUpMode, Payments: cfg.Payments,
+		SoleWriter: true, // one process: every password change goes through svc
 	}
 	run := runner.New(runner.Config{
 		Steps: mlsvc.NewWorker(domain), Pending: store, Workers: runtime.GOMAXPROCS(0), Logger: log, Now: cfg.Now,

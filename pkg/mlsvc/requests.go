@@ -155,9 +155,10 @@ func (s *Service) chargeOutcome(ctx context.Context, p *Prediction, m *CatalogEn
 // affordable reports EInsufficient when the user's balance is below the
 // model's cost. The charge itself checks again, atomically.
 func (s *Service) affordable(ctx context.Context, userID string, m *CatalogEntry) error {
-	// The record the request's authentication read will do (memo.go).
+	// The record the request's authentication read will do (memo.go); it
+	// may be a second old (usercache.go), so a refusal reads again.
 	u := remembered(ctx, userID)
-	if u == nil {
+	if u == nil || u.Balance < m.Cost {
 		var err error
 		if u, err = s.store.UserByID(ctx, userID); err != nil {
 			return err

@@ -55,6 +55,10 @@ type Config struct {
 	// addresses and over http (MLSVC_WEBHOOK_ALLOW_PRIVATE=1, for tests
 	// only).
 	WebhookAllowPrivate bool
+	// SoleWriter says that every password change the store sees is made
+	// through this Service (local mode: one process), so authentication
+	// may use users read up to a second before (usercache.go).
+	SoleWriter bool
 }
 
 // withDefaults fills in the optional fields.
@@ -111,7 +115,9 @@ type Service struct {
 	topUpMode    string   // ledger.go
 	payments     Payments // ledger.go, stripe mode only
 
-	models modelCache // modelcache.go
+	models     modelCache // modelcache.go
+	users      userCache  // usercache.go, with soleWriter
+	soleWriter bool
 
 	mu    sync.Mutex
 	dummy []byte // hash compared when a user does not exist
@@ -131,6 +137,7 @@ func New(cfg Config) *Service {
 		topUpMode: cmp.Or(cfg.TopUpMode, TopUpOpen), payments: cfg.Payments,
 		finished: cfg.OnFinish, broker: cfg.Broker,
 		webhookAllowPrivate: cfg.WebhookAllowPrivate,
+		soleWriter:          cfg.SoleWriter,
 	}
 }
 

@@ -215,7 +215,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, add
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	if err := s.store.SetPasswordHash(ctx, u.ID, u.PasswordHash, string(hash)); err != nil {
+	err = s.store.SetPasswordHash(ctx, u.ID, u.PasswordHash, string(hash))
+	// Whatever the outcome (an error may follow a commit), cached users
+	// must not outlive a change (usercache.go).
+	s.users.passwordChanged()
+	if err != nil {
 		if ErrorCode(err) == EConflict {
 			return Errorf(EConflict, "the password was changed meanwhile: sign in again")
 		}
