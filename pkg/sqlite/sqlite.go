@@ -10,10 +10,11 @@
 //
 // Every write goes through inTx to one writer goroutine that owns the one
 // write connection (writer.go): it takes all the writes queued when it is
-// free, runs each caller's function inside its own SAVEPOINT of one
-// transaction (a function's error rolls back its own changes only, so each
-// write is atomic and, with one writer, isolated), commits once and answers
-// every caller. Writers never wait in SQLite's busy handler, and N queued
+// free, runs the callers' functions one after the other in one transaction,
+// commits once and answers every caller. If one function fails, the batch
+// runs again with each function inside its own SAVEPOINT (its error rolls
+// back its own changes only), so each write is atomic and, with one writer,
+// isolated; a batch without failures takes no savepoints. Writers never wait in SQLite's busy handler, and N queued
 // writes pay one commit. A caller whose context ends before its turn is
 // skipped; once its function has started it gets the real outcome. Reads
 // use a pool of connections that WAL lets run beside the writer.
@@ -87,10 +88,10 @@ func Open(path string) (*Store, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+synchronous+")")
-	// Temporary files in memory. The writer runs each caller's function in
-	// a savepoint, whose undo log (the sub-journal) otherwise spills to a
-	// temporary file past 64 KiB of a batch: a write system call per page
-	// of every savepoint, a tenth of the CPU of accepting a prediction.
+	// Temporary files in memory. A batch run again in savepoints (writer.go)
+	// keeps their undo log (the sub-journal), which otherwise spills to a
+	// temporary file past 64 KiB: a write system call per page of every
+	// savepoint.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	// Checkpoints run beside the writer, not in its commits (checkpoint.go).
 	q.Add("_pragma", "wal_autocheckpoint(0)")
@@ -576,11 +577,14 @@ func notPending(ctx context.Context, tx *sql.Tx, id string) error {
 // inTx runs f as one atomic write and returns f's error, or the commit's:
 // f's changes are committed if and only if inTx returns nil. Every write of
 // the Store goes through it (see the package doc): the one writer runs f
-// inside a savepoint of a transaction shared with other callers' functions,
-// so f must read and write through tx (s.db is the read pool, which does
-// not see f's changes, and for ":memory:" waits for the writer), must not
-// commit or roll tx back itself, must not call inTx (it would wait for
-// itself), and should be quick: the batch waits for it. If ctx is done
+// in a transaction shared with other callers' functions, and runs it again,
+// in a savepoint of a new transaction, if one of them fails. So f may run
+// twice (only the last run's changes are committed, and any value it sets
+// for its caller must come from that run), must read and write through tx
+// (s.db is the read pool, which does not see f's changes, and for
+// ":memory:" waits for the writer), must not commit or roll tx back
+// itself, must not call inTx (it would wait for itself), and should be
+// quick: the batch waits for it. If ctx is done
 // before f starts, f does not run.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	err := s.w.do(ctx, func(tx *sql.Tx) error {
