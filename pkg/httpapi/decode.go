@@ -43,7 +43,7 @@ func decode(r *http.Request, v any, required ...string) error {
 	if err := requireType(r, "application/json"); err != nil {
 		return err
 	}
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
 	if err != nil {
 		return err
 	}
@@ -54,4 +54,23 @@ func decode(r *http.Request, v any, required ...string) error {
 		return &mlsvc.Error{Code: mlsvc.EInvalid, Message: err.Error(), Err: err}
 	}
 	return nil
+}
+
+// maxPreallocated bounds the buffer readBody allocates before reading: a
+// client's Content-Length is a claim, not bytes received.
+const maxPreallocated = 64 << 10
+
+// readBody reads the whole body, in one allocation of its size when its
+// Content-Length is known and small (net/http then delivers exactly that
+// many bytes, or an error).
+func readBody(r *http.Request) ([]byte, error) {
+	n := r.ContentLength
+	if n <= 0 || n > maxPreallocated {
+		return io.ReadAll(r.Body)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r.Body, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }

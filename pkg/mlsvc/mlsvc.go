@@ -64,7 +64,8 @@ type Prediction struct {
 	// whether to show them without reading them.
 	InputBytes int64
 	// RequestHash identifies the model and rows asked for, so a retry with
-	// the same Idempotency-Key and other content is told apart.
+	// the same Idempotency-Key and other content is told apart; "" for a
+	// prediction requested without a key.
 	RequestHash string
 	Delay       time.Duration // how long the workflow waits before inference
 	Error       string        // reason, when failed

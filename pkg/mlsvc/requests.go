@@ -100,11 +100,16 @@ func (s *Service) request(ctx context.Context, req PredictionRequest, parse pars
 	if err != nil {
 		return nil, false, err
 	}
-	canonical, err := rowsJSON(rows)
-	if err != nil {
-		return nil, false, err
+	p.Rows, p.InputBytes = rows.N, int64(len(input))
+	if req.IdempotencyKey != "" {
+		// What a retry with the same key is compared by (replay); without
+		// a key no retry can find this prediction.
+		canonical, err := rowsJSON(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		p.RequestHash = requestHash(m.ID, canonical)
 	}
-	p.Rows, p.InputBytes, p.RequestHash = rows.N, int64(len(input)), requestHash(m.ID, canonical)
 	if first != nil {
 		return s.replay(ctx, first, p, input)
 	}

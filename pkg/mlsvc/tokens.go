@@ -115,8 +115,9 @@ func (s *Service) IssueToken(u *User) (token string, ttl time.Duration, err erro
 //
 // The signature and expiry are checked without the store, so forged and
 // expired tokens cost nothing. A valid one then costs one read of its
-// user, to refuse tokens issued before a password change at once, on
-// every instance of the service.
+// user (in local mode, a read less than a second old will do:
+// usercache.go), to refuse tokens issued before a password change at once,
+// on every instance of the service.
 func (s *Service) UserByToken(ctx context.Context, token string) (*User, error) {
 	bad := Errorf(EUnauthorized, "invalid or expired session token: sign in again")
 	var claims tokenClaims
@@ -133,7 +134,7 @@ func (s *Service) UserByToken(ctx context.Context, token string) (*User, error) 
 		claims.ExpiresAt.Sub(claims.IssuedAt.Time) > TokenTTL {
 		return nil, bad
 	}
-	u, err := s.store.UserByID(ctx, claims.Subject)
+	u, err := s.AuthUser(ctx, claims.Subject) // usercache.go
 	if ErrorCode(err) == ENotFound {
 		return nil, bad
 	}
