@@ -96,10 +96,21 @@ func applyEntry(ctx context.Context, tx *sql.Tx, e *mlsvc.LedgerEntry) error {
 // insertEntry appends e to the ledger, in tx. A payment or a prediction's
 // charge or refund already in the ledger is EConflict.
 func insertEntry(ctx context.Context, tx *sql.Tx, e *mlsvc.LedgerEntry) error {
+	return insertEntryAt(ctx, tx, `INSERT INTO ledger (`+entryColumns+`) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`, e)
+}
+
+// chargeEntry inserts an entry whose balance_after is its user's balance
+// now, in the transaction that has just changed it (createPrediction).
+const chargeEntry = `INSERT INTO ledger (` + entryColumns + `)
+	VALUES (?1, ?2, ?3, ?4, (SELECT balance FROM users WHERE id = ?2), ?6, ?7, ?8)`
+
+// insertEntryAt is insertEntry with the statement query, which takes e's
+// fields as ?1 to ?8 in entryColumns order.
+func insertEntryAt(ctx context.Context, tx *sql.Tx, query string, e *mlsvc.LedgerEntry) error {
 	if err := failpoint(ctx, "ledger"); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO ledger (`+entryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, query,
 		e.ID, e.UserID, string(e.Type), int64(e.Amount), int64(e.BalanceAfter), e.PredictionID, e.PaymentID, nanos(e.CreatedAt))
 	switch sqliteCode(err) {
 	case 0:

@@ -460,15 +460,17 @@ func createPrediction(ctx context.Context, tx *sql.Tx, p *mlsvc.Prediction) erro
 	if err := failpoint(ctx, "charge"); err != nil {
 		return err
 	}
-	var after int64
-	err := tx.QueryRowContext(ctx,
-		`UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance`,
-		int64(p.Cost), p.UserID).Scan(&after)
-	if errors.Is(err, sql.ErrNoRows) {
-		return whyNotCharged(ctx, tx, p)
-	}
+	// No RETURNING (SQLite would keep the row in a temporary table): the
+	// ledger entry reads the new balance itself (chargeEntry).
+	res, err := tx.ExecContext(ctx,
+		`UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1`, int64(p.Cost), p.UserID)
 	if err != nil {
 		return dbErrorf("charge user %s: %w", p.UserID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbErrorf("charge user %s: %w", p.UserID, err)
+	} else if n == 0 {
+		return whyNotCharged(ctx, tx, p)
 	}
 	if err := failpoint(ctx, "prediction"); err != nil {
 		return err
@@ -482,9 +484,9 @@ func createPrediction(ctx context.Context, tx *sql.Tx, p *mlsvc.Prediction) erro
 	if err != nil {
 		return dbErrorf("insert prediction %s: %w", p.ID, err)
 	}
-	return insertEntry(ctx, tx, &mlsvc.LedgerEntry{
+	return insertEntryAt(ctx, tx, chargeEntry, &mlsvc.LedgerEntry{
 		ID: mlsvc.NewID(), UserID: p.UserID, Type: mlsvc.EntryCharge, Amount: -p.Cost,
-		BalanceAfter: mlsvc.Cents(after), PredictionID: p.ID, CreatedAt: p.CreatedAt,
+		PredictionID: p.ID, CreatedAt: p.CreatedAt,
 	})
 }
 
