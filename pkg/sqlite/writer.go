@@ -23,10 +23,12 @@ var errClosed = errors.New("sqlite: the store is closed")
 
 // writer runs every write transaction of a Store on its one connection, in
 // one goroutine, with group commit: it takes all the writes queued when it
-// is free (after one yield to the goroutines ready to run; no timed wait), runs each caller's function inside its own
-// SAVEPOINT of one transaction, so a function's error rolls back its own
-// changes only, commits once and answers them all. Writers never contend
-// for SQLite's lock, and N writes pay one commit (one fsync of the WAL).
+// is free (after one yield to the goroutines ready to run; no timed wait),
+// runs the callers' functions in one transaction, commits once and answers
+// them all. If a function fails, the batch runs again with each function in
+// its own SAVEPOINT, so a function's error rolls back its own changes only.
+// Writers never contend for SQLite's lock, and N writes pay one commit (one
+// fsync of the WAL).
 type writer struct {
 	db      *sql.DB
 	reqs    chan *txReq
@@ -231,10 +233,11 @@ func (w *writer) runFast(live []*txReq) bool {
 }
 
 // runTx runs the callers' functions in one transaction, each in a
-// savepoint, commits, and answers them (after runFast found a failure). If the transaction itself is lost
-// part way (SQLite rolls back the whole transaction on an I/O error, for
-// one), the callers run so far are answered with the error and runTx
-// returns the ones not yet run, for a new transaction.
+// savepoint, commits, and answers them (after runFast found a failure). If
+// the transaction itself is lost part way (SQLite rolls back the whole
+// transaction on an I/O error, for one), the callers run so far are
+// answered with the error and runTx returns the ones not yet run, for a new
+// transaction.
 func (w *writer) runTx(live []*txReq) (rest []*txReq) {
 	// The transaction does not depend on any caller's context: one caller
 	// giving up must not roll back the others.
