@@ -1,6 +1,9 @@
 package mlsvc
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // IdempotentID and RequestHash are exposed to the external tests.
 var (
@@ -9,10 +12,17 @@ var (
 )
 
 // CachedModels is how many catalog entries svc's requests keep.
-func CachedModels(svc *Service) int {
-	svc.models.mu.Lock()
-	defer svc.models.mu.Unlock()
-	return len(svc.models.entries)
+func CachedModels(svc *Service) int { return svc.models.c.len() }
+
+// CachedUsersAfter puts n distinct users in a new user cache and returns
+// how many entries it then holds.
+func CachedUsersAfter(n int) int {
+	c := newUserCache()
+	epoch, now := c.begin(), time.Now()
+	for i := range n {
+		c.put(&User{ID: fmt.Sprint("u", i)}, epoch, now)
+	}
+	return c.c.len()
 }
 
 // UserCacheRace runs a cache fill that overlaps a password change: the

@@ -33,6 +33,23 @@ const (
 	// (httpapi.Auth compares the password generation).
 	AuthCacheTTL = 60 * time.Second
 
+	// CatalogTTL is how long a prediction request may use a catalog entry
+	// read by an earlier request (modelcache.go). A model published through
+	// this Service replaces its entry at once; one published elsewhere
+	// (`mlsvc models add` beside a running service, or another Lambda
+	// instance) is charged for at its new price at most CatalogTTL after it
+	// is stored. GET /models always reads the store. A request's charge uses
+	// the price of the entry it read, and the answer and the ledger say which.
+	CatalogTTL = time.Second
+
+	// UserCacheTTL is how long authentication may use a user read by an
+	// earlier request, in local mode only (usercache.go); a password change
+	// through the Service empties that cache at once.
+	UserCacheTTL = time.Second
+
+	// MaxCachedUsers bounds that cache; full, it is emptied.
+	MaxCachedUsers = 10_000
+
 	// DefaultBcryptCost is the password hashing cost unless configured
 	// (MLSVC_BCRYPT_COST on both runtimes).
 	DefaultBcryptCost = bcrypt.DefaultCost

@@ -55,10 +55,6 @@ func TestPriceChangeReachesCharges(t *testing.T) {
 	if got != 5_00 {
 		t.Fatalf("charge %s after publishing 5 elsewhere %v ago, want 5 within %v", got, time.Since(published), mlsvc.CatalogTTL)
 	}
-	if since := time.Since(published); since < mlsvc.CatalogTTL/2 {
-		// Not a failure of the contract, but the cache would be doing nothing.
-		t.Logf("the new price was charged %v after it was stored elsewhere", since)
-	}
 }
 
 // TestUnknownModelIdsAreNotCached: a caller sending made-up model ids gets

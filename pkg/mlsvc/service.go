@@ -115,8 +115,8 @@ type Service struct {
 	topUpMode    string   // ledger.go
 	payments     Payments // ledger.go, stripe mode only
 
-	models     modelCache // modelcache.go
-	users      userCache  // usercache.go, with soleWriter
+	models     *modelCache // modelcache.go
+	users      *userCache  // usercache.go, with soleWriter
 	soleWriter bool
 
 	mu    sync.Mutex
@@ -138,6 +138,7 @@ func New(cfg Config) *Service {
 		finished: cfg.OnFinish, broker: cfg.Broker,
 		webhookAllowPrivate: cfg.WebhookAllowPrivate,
 		soleWriter:          cfg.SoleWriter,
+		models:              newModelCache(), users: newUserCache(),
 	}
 }
 

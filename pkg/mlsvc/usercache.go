@@ -13,40 +13,30 @@ import (
 // a request its balance cannot pay before parsing it: a read of the user
 // each time, a tenth of the CPU of accepting a prediction locally. When
 // this Service makes every password change its store sees (local mode:
-// one process), a user read less than userCacheTTL ago serves both:
+// one process), a user read less than UserCacheTTL ago (limits.go) serves
+// both:
 //   - a password change through this Service empties the cache before it
 //     returns, and a read that overlapped the change is not kept (the
 //     epoch), so a changed password stops working at once, as before;
 //   - a balance changed elsewhere (`mlsvc credit` beside the server) is
-//     seen within userCacheTTL, and the pre-check refuses on a fresh read
+//     seen within UserCacheTTL, and the pre-check refuses on a fresh read
 //     only (affordable); the charge itself always checks atomically.
 
-// userCacheTTL bounds how old a cached user may be.
-const userCacheTTL = time.Second
-
-// maxCachedUsers bounds the cache; when full, it is emptied.
-const maxCachedUsers = 10_000
-
+// userCache is a ttlCache of users with the epoch of password changes.
 type userCache struct {
-	mu      sync.Mutex
-	epoch   uint64 // password changes made through the Service
-	entries map[string]cachedUser
+	mu    sync.Mutex // orders put after its epoch check against passwordChanged
+	epoch uint64     // password changes made through the Service
+	c     ttlCache[*User]
 }
 
-type cachedUser struct {
-	u     *User
-	until time.Time // by the machine's monotonic clock
+func newUserCache() *userCache {
+	return &userCache{c: ttlCache[*User]{ttl: UserCacheTTL, max: MaxCachedUsers}}
 }
 
-// get returns the user with id read less than userCacheTTL ago, or nil.
+// get returns the user with id read less than UserCacheTTL ago, or nil.
 func (c *userCache) get(id string) *User {
-	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[id]; ok && now.Before(e.until) {
-		return e.u
-	}
-	return nil
+	u, _ := c.c.get(id)
+	return u
 }
 
 // begin returns the epoch to pass to put for a read about to start.
@@ -61,13 +51,9 @@ func (c *userCache) begin() uint64 {
 func (c *userCache) put(u *User, epoch uint64, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if epoch != c.epoch {
-		return
+	if epoch == c.epoch {
+		c.c.put(u.ID, u, at)
 	}
-	if c.entries == nil || len(c.entries) >= maxCachedUsers {
-		c.entries = map[string]cachedUser{}
-	}
-	c.entries[u.ID] = cachedUser{u, at.Add(userCacheTTL)}
 }
 
 // passwordChanged empties the cache and turns away the reads in flight.
@@ -75,7 +61,7 @@ func (c *userCache) passwordChanged() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	clear(c.entries)
+	c.c.clear()
 }
 
 // AuthUser returns the user with id for an authentication check (is the

@@ -50,6 +50,16 @@ func TestCachedBalanceDoesNotRefuse(t *testing.T) {
 	}
 }
 
+// TestUserCacheIsBounded: users authenticating by the thousand (many
+// accounts, each signing in) never grow the cache past MaxCachedUsers.
+func TestUserCacheIsBounded(t *testing.T) {
+	for _, n := range []int{mlsvc.MaxCachedUsers, mlsvc.MaxCachedUsers + 1, 3*mlsvc.MaxCachedUsers + 7} {
+		if got := mlsvc.CachedUsersAfter(n); got > mlsvc.MaxCachedUsers || got == 0 {
+			t.Errorf("%d users cached: %d entries, want 1 to %d", n, got, mlsvc.MaxCachedUsers)
+		}
+	}
+}
+
 // seedCatalog publishes the built-in catalog.
 func seedCatalog(t *testing.T, svc *mlsvc.Service) error {
 	t.Helper()
